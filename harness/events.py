@@ -1,0 +1,94 @@
+"""Events: the frozen record type and its JSON form.
+
+Every event is built by :class:`harness.emitter.Emitter` (one place: ``seq``,
+timestamp, ids, validation); this module only defines the value type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+__all__ = ["CORE_EVENT_TYPES", "LEVELS", "Event", "Level", "check_finite", "utc_timestamp"]
+
+Level = Literal["debug", "info", "warning", "error"]
+LEVELS: tuple[Level, ...] = ("debug", "info", "warning", "error")
+SCHEMA_VERSION = 1
+CORE_EVENT_TYPES = (
+    "session_start",
+    "session_end",
+    "phase_start",
+    "phase_end",
+    "heartbeat",
+    "retry",
+    "error",
+    "timeout",
+    "checkpoint",
+)
+
+
+def utc_timestamp(ts: float) -> str:
+    """RFC 3339 UTC with milliseconds: ``2026-11-28T09:45:25.123Z``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def check_finite(value: object, where: str) -> None:
+    """Raise :class:`ValueError` naming ``where`` if ``value`` holds NaN or infinity."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where} is {value!r}: events carry finite numbers only")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_finite(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_finite(item, f"{where}[{index}]")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of ``events.jsonl``; see ``harness schema event``.
+
+    Construction rejects non-finite numbers in ``metrics`` and ``data``
+    (:class:`ValueError`); JSON has no NaN.
+    """
+
+    seq: int
+    timestamp: str
+    run_id: str
+    session_id: str
+    type: str
+    phase: str | None = None
+    level: Level = "info"
+    message: str = ""
+    metrics: Mapping[str, float | int] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    v: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        check_finite(self.metrics, "metrics")
+        check_finite(self.data, "data")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": self.v,
+            "seq": self.seq,
+            "timestamp": self.timestamp,
+            "run_id": self.run_id,
+            "session_id": self.session_id,
+            "type": self.type,
+            "phase": self.phase,
+            "level": self.level,
+            "message": self.message,
+            "metrics": dict(self.metrics),
+            "data": dict(self.data),
+        }
+
+    def to_json(self) -> bytes:
+        """The event as one line of JSON (UTF-8 bytes, no trailing newline)."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_NON_STR_KEYS)

@@ -1,0 +1,236 @@
+"""Plugin loading: built-ins, entry points, config and command-line plugins.
+
+Built-ins get no special access: each is a module under ``harness.plugins``
+implementing the same public hooks a third-party plugin does, listed once in
+:data:`BUILTIN_PLUGINS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from harness import hookspecs
+from harness.errors import PluginError
+
+__all__ = ["BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "load_plugins"]
+
+ENTRY_POINT_GROUP = "harness"
+AUTOLOAD_ENV = "HARNESS_DISABLE_PLUGIN_AUTOLOAD"
+
+#: The built-in plugins, in registration order (module ``harness.plugins.<name>``).
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "jsonl",
+    "console",
+    "command",
+    "retry",
+    "data",
+    "strategy",
+    "api",
+)
+
+
+@dataclass(slots=True)
+class PluginInfo:
+    """What ``harness plugins`` shows for one plugin."""
+
+    name: str
+    source: str  # "builtin" | "entry point" | "config" | "cli" | "python"
+    module: str
+    dist: str | None = None
+    version: str | None = None
+    disabled: bool = False
+    hooks: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Plugins:
+    """The plugin manager of one run and what was loaded into it."""
+
+    pm: pluggy.PluginManager
+    infos: list[PluginInfo]
+
+    @property
+    def loaded(self) -> list[str]:
+        return [i.name for i in self.infos if not i.disabled]
+
+    @property
+    def disabled(self) -> list[str]:
+        return [i.name for i in self.infos if i.disabled]
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.hook.add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
+    return pm
+
+
+def _import_file(path: Path, name: str) -> ModuleType:
+    module_name = f"harness_local_plugins.{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _spec_name(spec: str) -> str:
+    """The plugin name of a ``plugins = [...]`` / ``-p`` entry."""
+    if spec.endswith(".py") or "/" in spec or os.sep in spec:
+        return Path(spec).stem
+    return spec.rsplit(".", 1)[-1]
+
+
+def _import(spec: str, root: Path) -> ModuleType:
+    name = _spec_name(spec)
+    if spec.endswith(".py") or "/" in spec or os.sep in spec:
+        path = Path(spec).expanduser()
+        path = path if path.is_absolute() else root / path
+        if not path.is_file():
+            raise PluginError(name, f"no such file: {path}")
+        return _import_file(path, name)
+    return importlib.import_module(spec)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _register(
+    plugins: Plugins, obj: object, info: PluginInfo
+) -> None:
+    pm = plugins.pm
+    if pm.has_plugin(info.name) or any(i.name == info.name and not i.disabled for i in plugins.infos):
+        raise PluginError(info.name, "a plugin of that name is already loaded")
+    try:
+        pm.register(obj, name=info.name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(info.name, str(exc)) from None
+    except ValueError as exc:
+        raise PluginError(info.name, str(exc)) from None
+    plugins.infos.append(info)
+
+
+def load_plugins(
+    *,
+    extra: Iterable[str] = (),
+    disable: Iterable[str] = (),
+    cli: Iterable[str] = (),
+    root: Path,
+    required: Iterable[str] = (),
+    autoload: bool | None = None,
+    objects: Iterable[tuple[str, object]] = (),
+) -> Plugins:
+    """Load every plugin of a run into a fresh plugin manager.
+
+    :param extra: ``[harness] plugins`` entries (modules or ``.py`` files relative to ``root``).
+    :param disable: ``[harness] disable`` names.
+    :param cli: ``-p`` values: ``NAME`` loads a plugin, ``no:NAME`` disables one.
+    :param required: ``required_plugins`` requirement strings.
+    :param objects: ``(name, plugin)`` pairs registered as they are (in-process runs, tests).
+    :param autoload: load entry-point plugins (default: unless ``HARNESS_DISABLE_PLUGIN_AUTOLOAD``).
+    :raises PluginError: naming the plugin that failed to import, register or validate.
+    """
+    cli = list(cli)
+    blocked = set(disable) | {c[3:] for c in cli if c.startswith("no:")}
+    wanted = [(spec, "config") for spec in extra] + [
+        (c, "cli") for c in cli if not c.startswith("no:")
+    ]
+    plugins = Plugins(_new_manager(), [])
+    pm = plugins.pm
+    for name in blocked:
+        pm.set_blocked(name)
+
+    def skip(name: str, source: str, module: str, dist: str | None = None, version: str | None = None) -> bool:
+        if name in blocked:
+            plugins.infos.append(PluginInfo(name, source, module, dist, version, disabled=True))
+            return True
+        return False
+
+    for name in BUILTIN_PLUGINS:
+        module_name = f"harness.plugins.{name}"
+        if skip(name, "builtin", module_name):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise PluginError(name, f"failed to import {module_name}: {_short(exc)}") from None
+        _register(plugins, module, PluginInfo(name, "builtin", module_name))
+
+    if autoload is None:
+        autoload = not os.environ.get(AUTOLOAD_ENV)
+    if autoload:
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            if skip(ep.name, "entry point", ep.value, dist, version):
+                continue
+            if any(i.name == ep.name for i in plugins.infos):
+                continue  # the same distribution seen twice on sys.path
+            try:
+                obj = ep.load()
+            except Exception as exc:
+                raise PluginError(ep.name, f"failed to import {ep.value}: {_short(exc)}") from None
+            _register(plugins, obj, PluginInfo(ep.name, "entry point", ep.value, dist, version))
+
+    for spec, source in wanted:
+        name = _spec_name(spec)
+        if skip(name, source, spec):
+            continue
+        try:
+            module = _import(spec, root)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(name, f"failed to import {spec}: {_short(exc)}") from None
+        _register(plugins, module, PluginInfo(name, source, module.__name__))
+
+    for name, obj in objects:
+        if skip(name, "python", type(obj).__name__):
+            continue
+        _register(plugins, obj, PluginInfo(name, "python", getattr(obj, "__name__", type(obj).__name__)))
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(pm.get_name(exc.plugin) or "?", str(exc)) from None
+    for info in plugins.infos:
+        plugin = pm.get_plugin(info.name)
+        if plugin is not None:
+            info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    check_required(required)
+    return plugins
+
+
+def check_required(required: Iterable[str]) -> None:
+    """Check ``required_plugins`` (``"dist>=1.2"``) against installed distributions."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for text in required:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            raise PluginError(text, f"required_plugins: invalid requirement: {exc}") from None
+        try:
+            version = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            raise PluginError(req.name, f"required ({text}) but not installed") from None
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            raise PluginError(req.name, f"required {text}, but {version} is installed")

@@ -1,0 +1,130 @@
+"""The ``command`` plugin: run a process as a phase.
+
+``[phases.<name>]`` with ``plugin = "command"``::
+
+    run = ["pytest", "-q"]      # argv, no shell
+    cwd = "."                   # relative to the config file
+    env = { FOO = "1" }         # added to the inherited environment
+    inherit_env = true
+    tail_lines = 20             # lines of stdout/stderr kept in the result
+    retry = false               # true: a non-zero exit is retryable (error policy decides)
+
+Exit code 0 passes. The process gets its own process group: on timeout or
+interrupt the whole group is sent SIGTERM, then SIGKILL after ``kill_grace``
+seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from harness import PhaseFailed, PhaseResult, RetryableError, hookimpl
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from harness import Phase, PhaseContext
+
+NAME = "command"
+
+PHASE_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["run"],
+    "properties": {
+        "run": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "cwd": {"type": "string", "default": "."},
+        "env": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
+        "inherit_env": {"type": "boolean", "default": True},
+        "tail_lines": {"type": "integer", "minimum": 0, "default": 20},
+        "retry": {"type": "boolean", "default": False},
+        "kill_grace": {"type": "number", "minimum": 0, "default": 2.0},
+    },
+}
+
+
+@hookimpl
+def phase_schema() -> Mapping[str, Any]:
+    return PHASE_SCHEMA
+
+
+def _pump(stream: IO[bytes], tail: deque[str]) -> None:
+    for raw in iter(stream.readline, b""):
+        tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+    stream.close()
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    import subprocess
+
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@hookimpl
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
+    if phase.plugin != NAME:
+        return None
+    import subprocess
+
+    s = phase.settings
+    argv = list(s["run"])
+    if ctx.dry_run:
+        return PhaseResult.skipped(f"dry run: would run {argv}")
+    env = dict(os.environ) if s["inherit_env"] else {}
+    env.update(s["env"])
+    cwd = ctx.resolve_path(s["cwd"])
+    tail_n = int(s["tail_lines"])
+    out: deque[str] = deque(maxlen=max(tail_n, 1))
+    err: deque[str] = deque(maxlen=max(tail_n, 1))
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise PhaseFailed(f"command not found: {argv[0]!r} (cwd {cwd})") from None
+    except (PermissionError, NotADirectoryError, OSError) as exc:
+        raise PhaseFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, err), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    ctx.metrics["pid"] = proc.pid
+    try:
+        code = proc.wait()
+    except BaseException:  # timeout, SIGINT/SIGTERM: take the whole group down
+        _kill_group(proc, float(s["kill_grace"]))
+        raise
+    finally:
+        for t in pumps:
+            t.join(timeout=2)
+        ctx.metrics.pop("pid", None)
+    data = {
+        "argv": argv,
+        "exit_code": code,
+        "stdout_tail": [ctx.redact(x) for x in list(out)[-tail_n:]] if tail_n else [],
+        "stderr_tail": [ctx.redact(x) for x in list(err)[-tail_n:]] if tail_n else [],
+    }
+    if code == 0:
+        return PhaseResult.passed("exit code 0", data=data, metrics={"exit_code": 0})
+    last = (list(err) or list(out) or [""])[-1]
+    message = f"{argv[0]} exited with code {code}" + (f": {ctx.redact(last)}" if last else "")
+    if s["retry"]:
+        raise RetryableError(message)
+    return PhaseResult.failed(message, data=data, metrics={"exit_code": code})
