@@ -1,12 +1,15 @@
 """harness: a plugin-based, pytest-style phase harness.
 
 The public API; everything a plugin author needs is importable from here.
+The heavier parts (the run machinery) are imported on first use, so that
+``harness --version`` and plugin imports stay fast.
 """
 
-from harness.app import RunOptions, RunOutcome, run
-from harness.artifacts import Artifacts
-from harness.config import Config, Phase
-from harness.context import PhaseContext
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness.errors import (
     ConfigError,
     HarnessError,
@@ -16,12 +19,30 @@ from harness.errors import (
     RetryableError,
     UsageError,
 )
-from harness.events import Event
 from harness.hookspecs import hookimpl, hookspec
 from harness.outcomes import CallInfo, GiveUp, PhaseResult, Retry
-from harness.session import PhaseReport, Session
-
 from harness.version import __version__
+
+if TYPE_CHECKING:
+    from harness.app import RunOptions, RunOutcome, run
+    from harness.artifacts import Artifacts
+    from harness.config import Config, Phase
+    from harness.context import PhaseContext
+    from harness.events import Event
+    from harness.session import PhaseReport, Session
+
+_LAZY = {
+    "Artifacts": "harness.artifacts",
+    "Config": "harness.config",
+    "Event": "harness.events",
+    "Phase": "harness.config",
+    "PhaseContext": "harness.context",
+    "PhaseReport": "harness.session",
+    "RunOptions": "harness.app",
+    "RunOutcome": "harness.app",
+    "Session": "harness.session",
+    "run": "harness.app",
+}
 
 __all__ = [
     "Artifacts",
@@ -49,3 +70,16 @@ __all__ = [
     "hookspec",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.version import __version__
 from harness.config import Config, Phase, PluginSchemas, RawConfig, apply_overrides, discover
 from harness.errors import PluginError, UsageError
 from harness.hookcall import call_each
@@ -30,6 +28,7 @@ from harness.rundir import (
 )
 from harness.session import PhaseReport, Session
 from harness.summary import build_summary
+from harness.version import __version__
 
 __all__ = ["Prepared", "RunOptions", "RunOutcome", "prepare", "run"]
 
@@ -75,7 +74,9 @@ class Prepared:
     config: Config
 
 
-def _collect_schemas(plugins: Plugins) -> tuple[PluginSchemas, dict[str, tuple[str, Mapping[str, Any]]]]:
+def _collect_schemas(
+    plugins: Plugins,
+) -> tuple[PluginSchemas, dict[str, tuple[str, Mapping[str, Any]]]]:
     import jsonschema
 
     hook = plugins.pm.hook
@@ -89,7 +90,9 @@ def _collect_schemas(plugins: Plugins) -> tuple[PluginSchemas, dict[str, tuple[s
             try:
                 jsonschema.Draft202012Validator.check_schema(result.value)
             except jsonschema.SchemaError as exc:
-                raise PluginError(result.plugin, f"{caller.name}: invalid JSON Schema: {exc.message}") from None
+                raise PluginError(
+                    result.plugin, f"{caller.name}: invalid JSON Schema: {exc.message}"
+                ) from None
             out[kind][result.plugin] = result.value
     types: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for result in call_each(hook.event_schemas):
@@ -97,9 +100,13 @@ def _collect_schemas(plugins: Plugins) -> tuple[PluginSchemas, dict[str, tuple[s
             raise PluginError(result.plugin, f"event_schemas failed: {result.error}")
         for name, schema in dict(result.value or {}).items():
             if not _NAMESPACED.match(name):
-                raise PluginError(result.plugin, f"event type {name!r} must be namespaced like 'plugin.kind'")
+                raise PluginError(
+                    result.plugin, f"event type {name!r} must be namespaced like 'plugin.kind'"
+                )
             if name in types:
-                raise PluginError(result.plugin, f"event type {name!r} is already declared by {types[name][0]!r}")
+                raise PluginError(
+                    result.plugin, f"event type {name!r} is already declared by {types[name][0]!r}"
+                )
             try:
                 jsonschema.Draft202012Validator.check_schema(schema)
             except jsonschema.SchemaError as exc:
@@ -147,8 +154,11 @@ def _select(config: Config, names: Sequence[str]) -> list[Phase]:
 def _masked(value: Any, redact: Any) -> Any:
     if isinstance(value, dict):
         return {
-            k: "***" if _SECRET_KEY.search(k) and not k.endswith(("_env", "_header", "_pattern"))
-            and isinstance(v, str) else _masked(v, redact)
+            k: "***"
+            if _SECRET_KEY.search(k)
+            and not k.endswith(("_env", "_header", "_pattern"))
+            and isinstance(v, str)
+            else _masked(v, redact)
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -156,12 +166,18 @@ def _masked(value: Any, redact: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-def _run_dir(prepared: Prepared, options: RunOptions, cwd: Path) -> tuple[Path, str, dict[str, Any] | None]:
+def _run_dir(
+    prepared: Prepared, options: RunOptions, cwd: Path
+) -> tuple[Path, str, dict[str, Any] | None]:
     runs_dir = prepared.config.resolve_path(prepared.config.harness.runs_dir)
     if options.resume is not None:
         run_dir = resolve_resume(runs_dir, options.resume or None)
         if options.output_dir is not None:
-            run_dir = (cwd / options.output_dir) if not options.output_dir.is_absolute() else options.output_dir
+            run_dir = (
+                (cwd / options.output_dir)
+                if not options.output_dir.is_absolute()
+                else options.output_dir
+            )
         state_path = run_dir / STATE_FILE
         if not state_path.is_file():
             raise UsageError(f"--resume: {run_dir} holds no {STATE_FILE} to resume from")
@@ -172,7 +188,9 @@ def _run_dir(prepared: Prepared, options: RunOptions, cwd: Path) -> tuple[Path, 
             raise UsageError(f"--resume: {state_path} is unreadable: {exc}") from None
     run_id = new_run_id()
     if options.output_dir is not None:
-        run_dir = options.output_dir if options.output_dir.is_absolute() else cwd / options.output_dir
+        run_dir = (
+            options.output_dir if options.output_dir.is_absolute() else cwd / options.output_dir
+        )
         for name in (EVENTS_FILE, SUMMARY_FILE, STATE_FILE):
             if (run_dir / name).exists():
                 raise UsageError(
@@ -230,9 +248,13 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
         if result.error is not None:
             if isinstance(result.error, UsageError):
                 raise result.error
-            raise PluginError(result.plugin, f"configure failed: {type(result.error).__name__}: {result.error}")
+            raise PluginError(
+                result.plugin, f"configure failed: {type(result.error).__name__}: {result.error}"
+            )
     run_dir, run_id, state = _run_dir(prepared, options, cwd)
     first_seq = _repair_events(run_dir) + 1 if state else 1
+    import uuid
+
     interrupts = Interrupts()
     session = Session(
         config=config,
@@ -255,7 +277,9 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
     try:
         try:
             with interrupts.critical():
-                write_json_toml(run_dir / CONFIG_FILE, _masked(config.document, session.redactor.redact))
+                write_json_toml(
+                    run_dir / CONFIG_FILE, _masked(config.document, session.redactor.redact)
+                )
                 for result in call_each(session.hook.session_start, session=session):
                     if result.error is not None:
                         session.internal_error = f"session_start of {result.plugin!r} failed"

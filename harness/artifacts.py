@@ -45,9 +45,7 @@ class Artifacts:
                 raise KeyError(f"no artifact {key!r} (artifacts so far: {known})")
             value = self._values[key]
         if kind is not None and not isinstance(value, kind):
-            raise TypeError(
-                f"artifact {key!r} is {type(value).__name__}, expected {kind.__name__}"
-            )
+            raise TypeError(f"artifact {key!r} is {type(value).__name__}, expected {kind.__name__}")
         return value
 
     def __contains__(self, key: object) -> bool:

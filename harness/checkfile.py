@@ -38,7 +38,8 @@ def check_events(path: Path) -> list[str]:
     if not data:
         return [f"{path}: empty: no events"]
     if not data.endswith(b"\n"):
-        problems.append(f"{path}:{data.count(b'\n') + 1}: last line is incomplete (no newline)")
+        torn = data.count(b"\n") + 1
+        problems.append(f"{path}:{torn}: last line is incomplete (no newline)")
     for number, line in enumerate(data.splitlines(), 1):
         where = f"{path}:{number}"
         try:
@@ -64,7 +65,9 @@ def check_events(path: Path) -> list[str]:
         if run_id is None:
             run_id = event["run_id"]
         elif event["run_id"] != run_id:
-            problems.append(f"{where}: run_id {event['run_id']} differs from {run_id} (two runs in one file)")
+            problems.append(
+                f"{where}: run_id {event['run_id']} differs from {run_id} (two runs in one file)"
+            )
     return problems
 
 

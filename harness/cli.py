@@ -36,7 +36,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """harness: a plugin-based, pytest-style phase harness."""
@@ -44,11 +46,18 @@ def _root(
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: nearest harness.toml, then pyproject.toml [tool.harness], then the built-in default)."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: nearest harness.toml, then pyproject.toml "
+        "[tool.harness], then the built-in default).",
+    ),
 ]
 PluginOpt = Annotated[
     list[str] | None,
-    typer.Option("-p", help="Load plugin NAME (module or .py file), or 'no:NAME' to disable one. Repeatable."),
+    typer.Option(
+        "-p", help="Load plugin NAME (module or .py file), or 'no:NAME' to disable one. Repeatable."
+    ),
 ]
 SetOpt = Annotated[
     list[str] | None,
@@ -59,14 +68,39 @@ SetOpt = Annotated[
 @app.command()
 def run(
     config: ConfigOpt = None,
-    output_dir: Annotated[Path | None, typer.Option("--output-dir", "-o", help="Write the run exactly here (must not hold a run).")] = None,
-    phase: Annotated[list[str] | None, typer.Option("--phase", help="Run only this phase. Repeatable.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Open no connections and need no secrets.")] = False,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", "-o", help="Write the run exactly here (must not hold a run)."
+        ),
+    ] = None,
+    phase: Annotated[
+        list[str] | None, typer.Option("--phase", help="Run only this phase. Repeatable.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Open no connections and need no secrets.")
+    ] = False,
     plugin: PluginOpt = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config key: KEY.PATH=VALUE (TOML value). Repeatable.")] = None,
-    resume: Annotated[str | None, typer.Option("--resume", help="Resume RUN (id or path; alone: the latest run), skipping phases that passed.", metavar="[RUN]")] = None,
-    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Only the final line.")] = 0,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Every event, heartbeats included.")] = 0,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config key: KEY.PATH=VALUE (TOML value). Repeatable."
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Resume RUN (id or path; alone: the latest run), skipping phases that passed.",
+            metavar="[RUN]",
+        ),
+    ] = None,
+    quiet: Annotated[
+        int, typer.Option("--quiet", "-q", count=True, help="Only the final line.")
+    ] = 0,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Every event, heartbeats included.")
+    ] = 0,
 ) -> None:
     """Run the configured phases and write a run directory."""
     from harness.app import RunOptions
@@ -88,7 +122,9 @@ def run(
     except UsageError as exc:
         raise _fail(str(exc)) from None
     if outcome.exit_code == 5:
-        typer.echo("harness: no phases selected (every phase is disabled or none is configured)", err=True)
+        typer.echo(
+            "harness: no phases selected (every phase is disabled or none is configured)", err=True
+        )
     raise typer.Exit(outcome.exit_code)
 
 
@@ -116,7 +152,13 @@ def plugins(
     config: ConfigOpt = None,
     plugin: PluginOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Load and validate everything as a run would; exit 4 naming each problem.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Load and validate everything as a run would; exit 4 naming each problem.",
+        ),
+    ] = False,
 ) -> None:
     """List every plugin: name, source, distribution, version, hooks."""
     from harness.app import RunOptions, prepare
@@ -131,8 +173,15 @@ def plugins(
         import json
 
         rows = [
-            {"name": i.name, "source": i.source, "module": i.module, "dist": i.dist,
-             "version": i.version, "disabled": i.disabled, "hooks": i.hooks}
+            {
+                "name": i.name,
+                "source": i.source,
+                "module": i.module,
+                "dist": i.dist,
+                "version": i.version,
+                "disabled": i.disabled,
+                "hooks": i.hooks,
+            }
             for i in infos
         ]
         typer.echo(json.dumps(rows, indent=2))
@@ -144,12 +193,17 @@ def plugins(
         if i.hooks:
             typer.echo(f"    hooks: {', '.join(i.hooks)}")
     if check:
-        typer.echo(f"ok: {len(prepared.plugins.loaded)} plugins loaded, config {prepared.config.display} valid")
+        typer.echo(
+            f"ok: {len(prepared.plugins.loaded)} plugins loaded, "
+            f"config {prepared.config.display} valid"
+        )
 
 
 @app.command()
 def schema(
-    kind: Annotated[str, typer.Argument(help="event, summary or config", metavar="{event,summary,config}")],
+    kind: Annotated[
+        str, typer.Argument(help="event, summary or config", metavar="{event,summary,config}")
+    ],
     config: ConfigOpt = None,
 ) -> None:
     """Print a JSON Schema (the config schema includes plugin-contributed keys)."""
@@ -169,7 +223,9 @@ def schema(
 
 @app.command()
 def validate(
-    path: Annotated[Path, typer.Argument(help="An events.jsonl or a summary.json (or a run directory).")],
+    path: Annotated[
+        Path, typer.Argument(help="An events.jsonl or a summary.json (or a run directory).")
+    ],
 ) -> None:
     """Check an events.jsonl (schema, gapless seq, one run) or a summary.json."""
     from harness.checkfile import check_path

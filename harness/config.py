@@ -145,7 +145,7 @@ def load_raw(path: Path) -> RawConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
     document = _parse_toml(text, str(path))
-    root = path.resolve().parent
+    root = path.absolute().parent
     if path.name == "pyproject.toml":
         tool = document.get("tool", {}).get("harness")
         if not isinstance(tool, dict):
@@ -236,10 +236,15 @@ class Config:
         self._raw = raw
         loaded_set, disabled_set = set(loaded), set(disabled)
         doc = raw.document
-        self.hash = "sha256:" + hashlib.sha256(
-            json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-        ).hexdigest()
-        self._plugins = self._check_plugins(doc.get("plugins", {}), schemas, loaded_set, disabled_set)
+        self.hash = (
+            "sha256:"
+            + hashlib.sha256(
+                json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+            ).hexdigest()
+        )
+        self._plugins = self._check_plugins(
+            doc.get("plugins", {}), schemas, loaded_set, disabled_set
+        )
         phases: list[Phase] = []
         self._phase_plugins: dict[str, dict[str, dict[str, Any]]] = {}
         for name, table in doc.get("phases", {}).items():
@@ -247,7 +252,9 @@ class Config:
         self.phases = tuple(phases)
         self.document = {
             **doc,
-            "harness": apply_defaults(load_schema("config")["properties"]["harness"], doc.get("harness", {})),
+            "harness": apply_defaults(
+                load_schema("config")["properties"]["harness"], doc.get("harness", {})
+            ),
             "plugins": self._plugins,
             "phases": {
                 p.name: {

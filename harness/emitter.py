@@ -41,9 +41,11 @@ def _compile(schema: Mapping[str, Any]) -> Callable[[Any], bool]:
     except ImportError:  # pragma: no cover - jsonschema-rs is a dependency
         import jsonschema
 
-        return jsonschema.Draft202012Validator(schema).is_valid
-    validator = jsonschema_rs.Draft202012Validator(schema)
-    return validator.is_valid  # type: ignore[no-any-return]
+        checker: Callable[[Any], bool] = jsonschema.Draft202012Validator(dict(schema)).is_valid
+        return checker
+    validator = jsonschema_rs.Draft202012Validator(dict(schema))
+    is_valid: Callable[[Any], bool] = validator.is_valid
+    return is_valid
 
 
 class Emitter:
@@ -170,12 +172,17 @@ class Emitter:
         self.count += 1
         self.last_seq = event.seq
         failed: list[tuple[str, Exception]] = []
-        for result in call_each(self._hook.sink_event, self._broken, event=event):
-            if result.error is not None:
-                self._broken.add(result.plugin)
-                failed.append((result.plugin, result.error))
-        for plugin, exc in failed:
-            message = f"sink {plugin!r} failed and is switched off: {type(exc).__name__}: {exc}"
+        for impl in self._hook.sink_event.get_hookimpls():
+            name = impl.plugin_name
+            if name in self._broken:
+                continue
+            try:
+                impl.function(event) if impl.argnames else impl.function()
+            except Exception as exc:
+                self._broken.add(name)
+                failed.append((name, exc))
+        for plugin, error in failed:
+            message = f"sink {plugin!r} failed and is switched off: {type(error).__name__}: {error}"
             self._on_fault(PluginFault(plugin, "sink", message))
             self.emit("error", message, level="error", data={"plugin": plugin, "sink": True})
 
@@ -192,6 +199,9 @@ class Emitter:
             ]
             for result in failed:
                 self._broken.add(result.plugin)
-                message = f"sink {result.plugin!r} failed to flush: {type(result.error).__name__}: {result.error}"
+                error = result.error
+                message = f"sink {result.plugin!r} failed to flush: {type(error).__name__}: {error}"
                 self._on_fault(PluginFault(result.plugin, "sink", message))
-                self.emit("error", message, level="error", data={"plugin": result.plugin, "sink": True})
+                self.emit(
+                    "error", message, level="error", data={"plugin": result.plugin, "sink": True}
+                )

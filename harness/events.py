@@ -7,9 +7,9 @@ timestamp, ids, validation); this module only defines the value type.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -32,22 +32,35 @@ CORE_EVENT_TYPES = (
 )
 
 
+_second: list[Any] = [None, ""]
+
+
 def utc_timestamp(ts: float) -> str:
     """RFC 3339 UTC with milliseconds: ``2026-11-28T09:45:25.123Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    whole = int(ts)
+    if _second[0] != whole:  # strftime once per second: it is the slow part
+        _second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second[0] = whole
+    millis = min(int((ts - whole) * 1000), 999)
+    return f"{_second[1]}.{millis:03d}Z"
 
 
 def check_finite(value: object, where: str) -> None:
     """Raise :class:`ValueError` naming ``where`` if ``value`` holds NaN or infinity."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
             raise ValueError(f"{where} is {value!r}: events carry finite numbers only")
+    elif kind is int or kind is str or kind is bool or value is None:
+        return
     elif isinstance(value, Mapping):
         for key, item in value.items():
             check_finite(item, f"{where}.{key}")
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             check_finite(item, f"{where}[{index}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is {value!r}: events carry finite numbers only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +82,18 @@ class Event:
     metrics: Mapping[str, float | int] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     v: int = SCHEMA_VERSION
+    _body: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_finite(self.metrics, "metrics")
         check_finite(self.data, "data")
+        object.__setattr__(self, "_body", self._make_body())
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict (a fresh shallow copy)."""
+        return dict(self._body)
+
+    def _make_body(self) -> dict[str, Any]:
         return {
             "v": self.v,
             "seq": self.seq,
@@ -91,4 +110,4 @@ class Event:
 
     def to_json(self) -> bytes:
         """The event as one line of JSON (UTF-8 bytes, no trailing newline)."""
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(self._body, option=orjson.OPT_NON_STR_KEYS)

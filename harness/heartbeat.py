@@ -64,7 +64,8 @@ class Heartbeat:
                 try:
                     contributed = dict(result.value)
                     bad = [
-                        k for k, v in contributed.items()
+                        k
+                        for k, v in contributed.items()
                         if isinstance(v, bool)
                         or not isinstance(v, int | float)
                         or not math.isfinite(v)
@@ -73,14 +74,17 @@ class Heartbeat:
                     problem = exc
                 else:
                     if bad:
-                        problem = f"metric {bad[0]!r} is {contributed[bad[0]]!r}, not a finite number"
+                        problem = (
+                            f"metric {bad[0]!r} is {contributed[bad[0]]!r}, not a finite number"
+                        )
                     else:
                         metrics.update(contributed)
             if problem is not None:
                 self._broken.add(result.plugin)
                 session.fault(result.plugin, "heartbeat", problem, phase=ctx.phase.name)
         metrics = {
-            k: v for k, v in metrics.items()
+            k: v
+            for k, v in metrics.items()
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         }
         self.beats += 1

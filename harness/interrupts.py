@@ -14,13 +14,19 @@ critical section ends, so no line or file is ever left half written.
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 __all__ = ["Interrupted", "Interrupts", "PhaseTimeout"]
+
+
+def _restore(signum: int, handler: Any) -> None:
+    signal.signal(signum, handler)
 
 
 class Interrupted(BaseException):
@@ -51,6 +57,7 @@ class Interrupts:
         self.timer_fired = False
         self.stopped = threading.Event()
         self._restore: list[Callable[[], None]] = []
+        self._critical = _Critical(self)
 
     # -- installation -----------------------------------------------------
     def install(self) -> None:
@@ -58,7 +65,7 @@ class Interrupts:
             return  # in-process runs from a worker thread: no signal handling
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
             old = signal.signal(signum, self._handle)
-            self._restore.append(lambda s=signum, o=old: signal.signal(s, o))
+            self._restore.append(functools.partial(_restore, signum, old))
 
     def uninstall(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -83,20 +90,9 @@ class Interrupts:
         raise exc
 
     # -- scopes -------------------------------------------------------------
-    @contextmanager
-    def critical(self) -> Iterator[None]:
-        """Hold signals until the block ends (nests; thread-safe for the main thread)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0 and self._pending is not None:
-                pending, self._pending = self._pending, None
-                raise pending
+    def critical(self) -> _Critical:
+        """Hold signals until the block ends (nests; a no-op off the main thread)."""
+        return self._critical
 
     @contextmanager
     def deadline(self, phase: str, timeout: float | None) -> Iterator[None]:
@@ -118,3 +114,25 @@ class Interrupts:
     def hold(self) -> None:
         """Enter a critical section that never ends (run teardown): signals only recorded."""
         self._depth += 1
+
+
+class _Critical:
+    """The context manager behind :meth:`Interrupts.critical` (a class: it is on the hot path)."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Interrupts) -> None:
+        self._owner = owner
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._owner._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        owner = self._owner
+        if threading.current_thread() is not threading.main_thread():
+            return
+        owner._depth -= 1
+        if owner._depth == 0 and owner._pending is not None:
+            pending, owner._pending = owner._pending, None
+            raise pending

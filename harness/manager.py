@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -113,11 +112,11 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _register(
-    plugins: Plugins, obj: object, info: PluginInfo
-) -> None:
+def _register(plugins: Plugins, obj: object, info: PluginInfo) -> None:
     pm = plugins.pm
-    if pm.has_plugin(info.name) or any(i.name == info.name and not i.disabled for i in plugins.infos):
+    if pm.has_plugin(info.name) or any(
+        i.name == info.name and not i.disabled for i in plugins.infos
+    ):
         raise PluginError(info.name, "a plugin of that name is already loaded")
     try:
         pm.register(obj, name=info.name)
@@ -158,7 +157,9 @@ def load_plugins(
     for name in blocked:
         pm.set_blocked(name)
 
-    def skip(name: str, source: str, module: str, dist: str | None = None, version: str | None = None) -> bool:
+    def skip(
+        name: str, source: str, module: str, dist: str | None = None, version: str | None = None
+    ) -> bool:
         if name in blocked:
             plugins.infos.append(PluginInfo(name, source, module, dist, version, disabled=True))
             return True
@@ -177,6 +178,8 @@ def load_plugins(
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     if autoload:
+        from importlib import metadata
+
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
@@ -205,7 +208,9 @@ def load_plugins(
     for name, obj in objects:
         if skip(name, "python", type(obj).__name__):
             continue
-        _register(plugins, obj, PluginInfo(name, "python", getattr(obj, "__name__", type(obj).__name__)))
+        _register(
+            plugins, obj, PluginInfo(name, "python", getattr(obj, "__name__", type(obj).__name__))
+        )
 
     try:
         pm.check_pending()
@@ -221,6 +226,8 @@ def load_plugins(
 
 def check_required(required: Iterable[str]) -> None:
     """Check ``required_plugins`` (``"dist>=1.2"``) against installed distributions."""
+    from importlib import metadata
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     for text in required:

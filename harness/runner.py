@@ -16,6 +16,7 @@ from harness.retrying import ask_policy, error_text, record_attempt
 
 if TYPE_CHECKING:
     from harness.config import Phase
+    from harness.events import Level
     from harness.session import PhaseReport, Session
 
 __all__ = ["run_phases"]
@@ -31,9 +32,18 @@ def run_phases(session: Session, phases: list[Phase], done: set[str]) -> None:
         ctx = PhaseContext(session, phase)
         if stop_reason is not None:
             report.status, report.message = "skipped", stop_reason
-            session.emit("phase_end", f"{phase.name}: skipped ({stop_reason})", phase=phase.name,
-                         data={"status": "skipped", "attempts": 0, "duration_s": 0.0,
-                               "plugin": phase.plugin, "message": stop_reason})
+            session.emit(
+                "phase_end",
+                f"{phase.name}: skipped ({stop_reason})",
+                phase=phase.name,
+                data={
+                    "status": "skipped",
+                    "attempts": 0,
+                    "duration_s": 0.0,
+                    "plugin": phase.plugin,
+                    "message": stop_reason,
+                },
+            )
             continue
         if phase.name in done:
             _resume(session, ctx, report)
@@ -75,8 +85,13 @@ def _run(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
     except PhaseTimeout as exc:
         report.status, report.error = "timeout", str(exc)
         report.message = str(exc)
-        session.emit("timeout", str(exc), phase=phase.name, level="error",
-                     data={"timeout_s": exc.timeout, "attempt": ctx.attempt})
+        session.emit(
+            "timeout",
+            str(exc),
+            phase=phase.name,
+            level="error",
+            data={"timeout_s": exc.timeout, "attempt": ctx.attempt},
+        )
     finally:
         report.duration_s = time.monotonic() - t0
 
@@ -86,7 +101,8 @@ def _attempts(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
     for result in call_each(session.hook.phase_start, phase=phase, ctx=ctx):
         if result.error is not None:
             report.status = "failed"
-            report.error = f"phase_start of plugin {result.plugin!r} failed: {error_text(ctx, result.error)[1]}"
+            text = error_text(ctx, result.error)[1]
+            report.error = f"phase_start of plugin {result.plugin!r} failed: {text}"
             report.message = report.error
             return
     first = time.monotonic()
@@ -103,8 +119,14 @@ def _attempts(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
             return
         except Exception as exc:
             call = CallInfo(
-                phase.name, None, ctx.attempt, start, time.monotonic() - t0, exc,
-                elapsed=time.monotonic() - first, deadline_in=ctx.deadline_in(),
+                phase.name,
+                None,
+                ctx.attempt,
+                start,
+                time.monotonic() - t0,
+                exc,
+                elapsed=time.monotonic() - first,
+                deadline_in=ctx.deadline_in(),
             )
             decision = ask_policy(ctx, call)
             record_attempt(ctx, call, "failed", decision)
@@ -139,7 +161,7 @@ def _attempts(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
 
 def _finish(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
     phase = ctx.phase
-    level = "info" if report.status in ("passed", "skipped") else "error"
+    level: Level = "info" if report.status in ("passed", "skipped") else "error"
     text = f"{phase.name}: {report.status}"
     if report.message:
         text += f": {report.message}"
@@ -152,5 +174,7 @@ def _finish(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
         "error": report.error,
         **({"result": report.data} if report.data else {}),
     }
-    session.emit("phase_end", text, phase=phase.name, level=level, metrics=report.metrics, data=data)
+    session.emit(
+        "phase_end", text, phase=phase.name, level=level, metrics=report.metrics, data=data
+    )
     session.checkpoint(phase.name)

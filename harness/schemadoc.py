@@ -33,7 +33,10 @@ def composed_schema(kind: str, config: Path | None = None) -> dict[str, Any]:
     plugins["properties"] = dict(prepared.schemas.settings)
     phase = doc["properties"]["phases"]["additionalProperties"]
     phase["properties"].update(
-        {name: {"$ref": f"#/properties/plugins/properties/{name}"} for name in prepared.schemas.settings}
+        {
+            name: {"$ref": f"#/properties/plugins/properties/{name}"}
+            for name in prepared.schemas.settings
+        }
     )
     phase["allOf"] = [
         {

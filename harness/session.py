@@ -152,12 +152,16 @@ class Session:
             type, message, phase=phase, level=level, data=data, metrics=metrics, plugin=plugin
         )
 
-    def fault(self, plugin: str, where: str, exc: BaseException | str, phase: str | None = None) -> None:
+    def fault(
+        self, plugin: str, where: str, exc: BaseException | str, phase: str | None = None
+    ) -> None:
         """Report a plugin that raised outside a phase (heartbeat, summarize...)."""
         text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         message = f"plugin {plugin!r} failed in {where}: {text}"
         self.faults.append(PluginFault(plugin, where, self.redactor.redact(message)))
-        self.emit("error", message, phase=phase, level="error", data={"plugin": plugin, "hook": where})
+        self.emit(
+            "error", message, phase=phase, level="error", data={"plugin": plugin, "hook": where}
+        )
 
     def checkpoint(self, phase: str | None) -> None:
         """Record progress durably: ``checkpoint`` event, fsynced sinks, ``state.json``."""

@@ -9,7 +9,7 @@ __all__ = ["starter_config"]
 _COMMENTS = {
     "harness": "Core settings. Relative paths are relative to this file.",
     "phases": "Phases run in the order their tables appear. `plugin` defaults to the phase name.",
-    "plugins": "Per-plugin settings; a [phases.<phase>.<plugin>] table overrides them for one phase.",
+    "plugins": "Per-plugin settings; [phases.<phase>.<plugin>] overrides them for one phase.",
 }
 
 

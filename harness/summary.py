@@ -1,4 +1,4 @@
-"""``summary.json``: built from the session and the ``summarize`` hook, validated, written atomically."""
+"""``summary.json``: built from the session and the ``summarize`` hook, then validated."""
 
 from __future__ import annotations
 
@@ -16,9 +16,25 @@ __all__ = ["CORE_SECTIONS", "build_summary", "status_for"]
 
 CORE_SECTIONS = frozenset(
     {
-        "v", "run_id", "session_id", "sessions", "harness_version", "config", "started",
-        "ended", "runtime_s", "status", "exit_code", "dry_run", "phases", "phases_completed",
-        "retries", "plugins", "events", "plugin_errors", "resumed_from",
+        "v",
+        "run_id",
+        "session_id",
+        "sessions",
+        "harness_version",
+        "config",
+        "started",
+        "ended",
+        "runtime_s",
+        "status",
+        "exit_code",
+        "dry_run",
+        "phases",
+        "phases_completed",
+        "retries",
+        "plugins",
+        "events",
+        "plugin_errors",
+        "resumed_from",
     }
 )
 

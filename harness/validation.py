@@ -41,7 +41,12 @@ def _expected(error: Any) -> str:
         case "required":
             return "required keys " + ", ".join(value)
         case "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum":
-            sign = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+            sign = {
+                "minimum": ">=",
+                "exclusiveMinimum": ">",
+                "maximum": "<=",
+                "exclusiveMaximum": "<",
+            }
             return f"a number {sign[validator]} {value}"
         case "minLength":
             return f"a string of at least {value} characters"
@@ -97,7 +102,5 @@ def apply_defaults(schema: Mapping[str, Any], instance: dict[str, Any]) -> dict[
             out[key] = apply_defaults(sub, out[key])
         elif isinstance(out.get(key), list) and isinstance(sub.get("items"), Mapping):
             items = sub["items"]
-            out[key] = [
-                apply_defaults(items, v) if isinstance(v, dict) else v for v in out[key]
-            ]
+            out[key] = [apply_defaults(items, v) if isinstance(v, dict) else v for v in out[key]]
     return out
