@@ -160,9 +160,10 @@ def _masked(value: Any, redact: Any) -> Any:
             and isinstance(v, str)
             else _masked(v, redact)
             for k, v in value.items()
+            if v is not None  # TOML has no null: an unset optional key is left out
         }
     if isinstance(value, list):
-        return [_masked(v, redact) for v in value]
+        return [_masked(v, redact) for v in value if v is not None]
     return redact(value) if isinstance(value, str) else value
 
 

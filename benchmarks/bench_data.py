@@ -1,0 +1,149 @@
+"""Benchmark the data phase against bare ``pandas.read_csv`` of the same file.
+
+Run: ``python benchmarks/bench_data.py [--rows N] [--repeat K]``. It writes a 1,000,000-row
+one-minute OHLCV CSV (ISO timestamps) and the same data as Parquet under
+``benchmarks/.data/`` (fixed seed; git-ignored), then prints, best of K runs each:
+
+* time: the data phase's load + every default check (``load_and_check``) on the CSV and on
+  the Parquet file, against ``pandas.read_csv(csv)`` (bare, no date parsing) and
+  ``pandas.read_csv(csv, parse_dates=[...])``, all measured in this run; target <= 1.5x bare;
+* peak memory: each reader in a fresh subprocess, peak RSS (``VmHWM``, reset first) minus RSS before
+  reading, against the in-memory size of the data (rows x 6 columns x 8 bytes); target <= 3x.
+
+Needs pandas (the ``bench`` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / ".data"
+SETTINGS = {"interval": "1m", "calendar": "24/7"}
+
+
+def generate(rows: int) -> tuple[Path, Path]:
+    import numpy as np
+    import polars as pl
+
+    csv_path, pq_path = DATA / f"ohlcv_{rows}.csv", DATA / f"ohlcv_{rows}.parquet"
+    if csv_path.exists() and pq_path.exists():
+        return csv_path, pq_path
+    DATA.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(20240101)
+    ts = np.datetime64("2020-01-01T00:00:00", "ns") + np.arange(rows) * np.timedelta64(60, "s")
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, rows)))
+    open_ = np.concatenate(([close[0]], close[:-1]))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 1e-3, rows))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 1e-3, rows))
+    frame = pl.DataFrame(
+        {
+            "timestamp": pl.Series(ts).dt.replace_time_zone("UTC"),
+            "open": open_.round(4),
+            "high": high.round(4),
+            "low": low.round(4),
+            "close": close.round(4),
+            "volume": rng.integers(1, 1000, rows).astype(float),
+        }
+    )
+    frame.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv(csv_path)
+    frame.write_parquet(pq_path)
+    return csv_path, pq_path
+
+
+def phase(path: Path) -> Callable[[], object]:
+    from harness.plugins.data.phase import load_and_check
+    from harness.plugins.data.settings import DataSettings
+
+    settings = DataSettings.from_mapping({"paths": [str(path)], **SETTINGS})
+
+    def run() -> object:
+        report = load_and_check(settings)
+        assert not report.errors, [f.check for _, f in report.errors]
+        return report
+
+    return run
+
+
+def readers(csv_path: Path, pq_path: Path) -> dict[str, Callable[[], object]]:
+    import pandas as pd
+
+    return {
+        "pandas.read_csv (bare)": lambda: pd.read_csv(csv_path),
+        "pandas.read_csv parse_dates": lambda: pd.read_csv(csv_path, parse_dates=["timestamp"]),
+        "data phase, CSV": phase(csv_path),
+        "data phase, Parquet": phase(pq_path),
+    }
+
+
+def _status_kb(field: str) -> int:
+    """``VmRSS`` / ``VmHWM`` (peak RSS of this process image; not inherited like ru_maxrss)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(field)
+
+
+def child(name: str, csv_path: Path, pq_path: Path) -> None:
+    """Subprocess: peak RSS growth (KiB) of one reader, after imports and one warm-up."""
+    fn = readers(csv_path, pq_path)[name]
+    import gc
+
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # reset VmHWM to the current RSS
+    before = _status_kb("VmRSS")
+    result = fn()
+    peak = _status_kb("VmHWM")
+    del result
+    sys.stdout.write(f"{peak - before}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    csv_path, pq_path = generate(args.rows)
+    if args.child:
+        child(args.child, csv_path, pq_path)
+        return
+    fns = readers(csv_path, pq_path)
+    best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():
+        fn()  # warm-up: imports, page cache
+    for _ in range(args.repeat):  # interleaved, so that load on the machine hits all alike
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    base = best["pandas.read_csv (bare)"]
+    data_mb = args.rows * 6 * 8 / 2**20
+    print(
+        f"{args.rows} rows; CSV {csv_path.stat().st_size / 2**20:.1f} MiB,"
+        f" Parquet {pq_path.stat().st_size / 2**20:.1f} MiB; in-memory data {data_mb:.1f} MiB"
+    )
+    print(f"{'reader':32s} {'best ms':>8s} {'x bare':>7s} {'peak MiB':>9s} {'x data':>7s}")
+    for name in fns:
+        out = subprocess.run(
+            [sys.executable, __file__, "--rows", str(args.rows), "--child", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        peak_mb = int(out.strip().splitlines()[-1]) / 1024
+        print(
+            f"{name:32s} {best[name] * 1000:8.1f} {best[name] / base:7.2f}"
+            f" {peak_mb:9.1f} {peak_mb / data_mb:7.2f}"
+        )
+    print("targets: data phase CSV <= 1.50x bare pandas.read_csv; peak <= 3.00x data")
+
+
+if __name__ == "__main__":
+    main()
