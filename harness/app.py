@@ -307,10 +307,7 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
             interrupted = True
             interrupts.hold()
             for report in session.reports:
-                if report.status == "skipped" and report.started and not report.resumed:
-                    report.status, report.error = "failed", str(exc)
-                    report.message = f"interrupted by {exc.signame}"
-                elif report.status == "skipped" and not report.message:
+                if report.status == "skipped" and not report.message:
                     report.message = f"not run: interrupted by {exc.signame}"
         interrupts.hold()
         exit_code = _exit_code(session, interrupted)

@@ -10,7 +10,7 @@ from harness.errors import PhaseFailed
 from harness.events import utc_timestamp
 from harness.heartbeat import Heartbeat
 from harness.hookcall import call_each
-from harness.interrupts import PhaseTimeout
+from harness.interrupts import Interrupted, PhaseTimeout
 from harness.outcomes import CallInfo, GiveUp, PhaseResult
 from harness.retrying import ask_policy, error_text, record_attempt
 
@@ -51,8 +51,15 @@ def run_phases(session: Session, phases: list[Phase], done: set[str]) -> None:
         if phase.plugin in session.disabled:
             report.status, report.message = "skipped", f"plugin {phase.plugin!r} is disabled"
         else:
-            with Heartbeat(ctx, session.config.harness.heartbeat_interval, broken_heartbeats):
-                _run(session, ctx, report)
+            try:
+                with Heartbeat(ctx, session.config.harness.heartbeat_interval, broken_heartbeats):
+                    _run(session, ctx, report)
+            except Interrupted as exc:
+                session.interrupts.hold()  # from here on, signals are only recorded
+                report.status, report.error = "failed", str(exc)
+                report.message = f"interrupted by {exc.signame}"
+                _finish(session, ctx, report)
+                raise
         _finish(session, ctx, report)
         if report.status in ("failed", "timeout") and session.config.harness.on_failure == "stop":
             stop_reason = f"phase {phase.name!r} {report.status} (on_failure = stop)"

@@ -1,0 +1,61 @@
+"""``harness plugins --check``: load everything as a run would and name each problem."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.app import Prepared, RunOptions
+
+__all__ = ["check_plugins"]
+
+
+def check_plugins(options: RunOptions) -> list[str]:
+    """Problems a run with ``options`` would hit before its first phase; empty when none.
+
+    Loads the configuration and every plugin exactly as :func:`harness.run`
+    does (:func:`harness.app.prepare`: built-ins, entry points, ``[harness]
+    plugins``, ``-p``, ``required_plugins``; hook implementations are validated
+    by pluggy as they are registered, contributed JSON Schemas against the
+    metaschema, the whole configuration against the composed schema), then
+    checks that every enabled phase has a loaded plugin implementing
+    ``phase_run`` and calls ``configure`` as a run would. Returns one line per
+    problem.
+    """
+    from harness.app import prepare
+    from harness.errors import UsageError
+
+    try:
+        prepared = prepare(options)
+    except UsageError as exc:
+        return [str(exc)]
+    return _phase_problems(prepared) + _configure_problems(prepared)
+
+
+def _phase_problems(prepared: Prepared) -> list[str]:
+    pm = prepared.plugins.pm
+    runners = {impl.plugin_name for impl in pm.hook.phase_run.get_hookimpls()}
+    disabled = set(prepared.plugins.disabled)
+    problems: list[str] = []
+    for phase in prepared.config.phases:
+        if not phase.enabled or phase.plugin in disabled:
+            continue  # a disabled plugin's phases are skipped by the run, not an error
+        if phase.plugin not in runners:
+            problems.append(
+                f"{prepared.config.display}: phases.{phase.name}: plugin {phase.plugin!r} "
+                "does not implement phase_run (nothing would run this phase)"
+            )
+    return problems
+
+
+def _configure_problems(prepared: Prepared) -> list[str]:
+    from harness.hookcall import call_each
+
+    problems: list[str] = []
+    for result in call_each(prepared.plugins.pm.hook.configure, config=prepared.config):
+        if result.error is not None:
+            error = result.error
+            problems.append(
+                f"plugin {result.plugin!r}: configure failed: {type(error).__name__}: {error}"
+            )
+    return problems
