@@ -1,0 +1,125 @@
+"""The built-in ``strategy`` plugin: backtests, gates, look-ahead check, sweeps.
+
+The phase reads the ``"data.market"`` artifact
+(:class:`~harness.plugins.data.market.MarketData`), backtests every configured
+strategy on every symbol with the engine of :mod:`.engine` (backtesting.py's
+rules), checks each strategy's gates, runs parameter sweeps, and contributes
+``capital``, ``trades`` and ``strategy`` to the summary.
+
+Other plugins add strategies with the ``strategy_functions`` hook
+(:mod:`.hookspecs`). Imports here stay light: numpy and friends are imported
+when the phase runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from harness.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from harness.config import Phase
+    from harness.context import PhaseContext
+    from harness.outcomes import PhaseResult
+    from harness.session import Session
+
+__all__ = [
+    "add_hookspecs",
+    "event_schemas",
+    "phase_resume",
+    "phase_run",
+    "phase_schema",
+    "summarize",
+]
+
+PLUGIN = "strategy"
+
+
+@hookimpl
+def add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add the ``strategy_functions`` hook for strategy-providing plugins."""
+    from harness.plugins.strategy import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def phase_schema() -> Mapping[str, Any]:
+    from harness.plugins.strategy.settings import PHASE_SCHEMA
+
+    return PHASE_SCHEMA
+
+
+@hookimpl
+def event_schemas() -> Mapping[str, Mapping[str, Any]]:
+    from harness.plugins.strategy.settings import EVENT_SCHEMAS
+
+    return EVENT_SCHEMAS
+
+
+def _plugin_manager(ctx: PhaseContext) -> pluggy.PluginManager | None:
+    pm: pluggy.PluginManager | None = getattr(ctx.session, "pluginmanager", None)
+    return pm
+
+
+def known_strategies(pm: pluggy.PluginManager | None) -> dict[str, Callable[..., Any]]:
+    """Built-in strategies plus every ``strategy_functions`` contribution.
+
+    :raises PhaseFailed: two providers use the same name.
+    """
+    from harness.errors import PhaseFailed
+    from harness.plugins.strategy.strategies import BUILTIN_STRATEGIES
+
+    found: dict[str, Callable[..., Any]] = dict(BUILTIN_STRATEGIES)
+    owner = dict.fromkeys(found, PLUGIN)
+    if pm is None or not hasattr(pm.hook, "strategy_functions"):
+        return found
+    for impl in reversed(pm.hook.strategy_functions.get_hookimpls()):
+        provided = cast("Mapping[str, Any]", impl.function() or {})
+        for name, fn in provided.items():
+            if name in found:
+                other = impl.plugin_name
+                raise PhaseFailed(
+                    f"strategy {name!r} is provided by both {owner[name]!r} and {other!r}"
+                )
+            if not callable(fn):
+                raise PhaseFailed(f"plugin {impl.plugin_name!r}: strategy {name!r} is not callable")
+            found[name] = fn
+            owner[name] = impl.plugin_name
+    return found
+
+
+@hookimpl
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
+    if phase.plugin != PLUGIN:
+        return None
+    from harness.plugins.strategy.phase import run_phase
+
+    return run_phase(phase, ctx, known_strategies(_plugin_manager(ctx)))
+
+
+@hookimpl
+def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
+    """Reload the figures of a strategy phase that passed in an earlier session."""
+    if phase.plugin != PLUGIN:
+        return
+    from harness.plugins.strategy.report import REPORT_ARTIFACT, StrategyReport, report_path
+
+    path = report_path(ctx.run_dir, phase.name)
+    if path.is_file():
+        ctx.artifacts.put(REPORT_ARTIFACT + phase.name, StrategyReport.load(path))
+
+
+@hookimpl
+def summarize(session: Session) -> Mapping[str, Any] | None:
+    from harness.plugins.strategy.report import REPORT_ARTIFACT, StrategyReport, summary_sections
+
+    artifacts = session.artifacts
+    names: list[str] = artifacts.keys()
+    reports = [
+        artifacts.get(key, StrategyReport) for key in names if key.startswith(REPORT_ARTIFACT)
+    ]
+    return summary_sections(reports)

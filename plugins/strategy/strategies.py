@@ -1,0 +1,100 @@
+"""The built-in strategies.
+
+A strategy is a function ``fn(bars, **params) -> signal`` where ``bars`` is a
+:class:`~harness.plugins.data.market.Bars` and ``signal`` an integer array of
+the same length with -1 (sell), 0 (nothing) or +1 (buy) per bar. ``signal[t]``
+may use data up to and including bar ``t`` only (the look-ahead gate checks it).
+Invalid parameters raise :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from harness.plugins.data.market import Bars
+
+__all__ = [
+    "BUILTIN_STRATEGIES",
+    "StrategyFn",
+    "buy_and_hold",
+    "crossings",
+    "momentum",
+    "sma",
+    "sma_cross",
+]
+
+StrategyFn = Callable[..., Any]
+
+
+def sma(values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
+    """Simple moving average over ``n`` bars; NaN for the first ``n - 1`` bars."""
+    out = np.full(len(values), np.nan)
+    if n <= len(values):
+        # a direct sum per window: no drift over long series, as a running sum has
+        out[n - 1 :] = np.convolve(values, np.ones(n), "valid") / n
+    return out
+
+
+def crossings(diff: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+    """+1 where ``diff`` turns strictly positive from strictly negative, -1 the reverse.
+
+    A cross at ``t`` is ``diff[t-1] < 0 < diff[t]`` (or ``>``): a zero or a NaN on
+    either side is no cross, as backtesting.py's ``crossover``.
+    """
+    sig = np.zeros(len(diff), dtype=np.int8)
+    if len(diff) > 1:
+        prev, cur = diff[:-1], diff[1:]
+        with np.errstate(invalid="ignore"):
+            sig[1:][(prev < 0) & (cur > 0)] = 1
+            sig[1:][(prev > 0) & (cur < 0)] = -1
+    return sig
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def sma_cross(bars: Bars, *, fast: int = 10, slow: int = 20) -> npt.NDArray[np.int8]:
+    """Buy when SMA(fast) crosses above SMA(slow), sell when it crosses below."""
+    fast = _positive_int("fast", fast)
+    slow = _positive_int("slow", slow)
+    if fast >= slow:
+        raise ValueError(f"fast ({fast}) must be smaller than slow ({slow})")
+    close = np.asarray(bars.close, dtype=np.float64)
+    return crossings(sma(close, fast) - sma(close, slow))
+
+
+def momentum(bars: Bars, *, lookback: int = 20) -> npt.NDArray[np.int8]:
+    """Buy when ``close - close[t - lookback]`` turns positive, sell when it turns negative."""
+    lookback = _positive_int("lookback", lookback)
+    close = np.asarray(bars.close, dtype=np.float64)
+    diff = np.full(len(close), np.nan)
+    diff[lookback:] = close[lookback:] - close[:-lookback]
+    return crossings(diff)
+
+
+def buy_and_hold(bars: Bars) -> npt.NDArray[np.int8]:
+    """Buy once, on bar 1 (the first bar backtesting.py's ``next()`` sees), and hold.
+
+    It fills at the open of bar 2, as ``if not self.position: self.buy()`` does in
+    backtesting.py.
+    """
+    sig = np.zeros(len(bars.close), dtype=np.int8)
+    if len(sig) > 1:
+        sig[1] = 1
+    return sig
+
+
+BUILTIN_STRATEGIES: dict[str, StrategyFn] = {
+    "sma_cross": sma_cross,
+    "momentum": momentum,
+    "buy_and_hold": buy_and_hold,
+}
