@@ -101,11 +101,22 @@ def run(
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="Every event, heartbeats included.")
     ] = 0,
+    junit_xml: Annotated[
+        Path | None,
+        typer.Option("--junit-xml", help="Also write a JUnit XML report here (CI test reporters)."),
+    ] = None,
 ) -> None:
     """Run the configured phases and write a run directory."""
+    import json
+
     from harness.app import RunOptions
     from harness.app import run as run_harness
     from harness.errors import UsageError
+
+    overrides = tuple(set_ or ())
+    if junit_xml is not None:
+        # the same as [plugins.junit] path, made absolute against the working directory
+        overrides += (f"plugins.junit.path={json.dumps(str(junit_xml.absolute()))}",)
 
     options = RunOptions(
         config=config,
@@ -113,7 +124,7 @@ def run(
         phases=tuple(phase or ()),
         dry_run=dry_run,
         plugins=tuple(plugin or ()),
-        overrides=tuple(set_ or ()),
+        overrides=overrides,
         resume=resume,
         verbosity=verbose - quiet,
     )
@@ -193,6 +204,13 @@ def plugins(
         if i.hooks:
             typer.echo(f"    hooks: {', '.join(i.hooks)}")
     if check:
+        from harness.pluginscheck import check_plugins
+
+        problems = check_plugins(RunOptions(config=config, plugins=tuple(plugin or ())))
+        if problems:
+            for problem in problems:
+                typer.echo(f"harness: problem: {problem}", err=True)
+            raise typer.Exit(EXIT_USAGE)
         typer.echo(
             f"ok: {len(prepared.plugins.loaded)} plugins loaded, "
             f"config {prepared.config.display} valid"

@@ -35,6 +35,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "data",
     "strategy",
     "api",
+    "junit",
+    "github",
 )
 
 
@@ -234,7 +236,8 @@ def check_required(required: Iterable[str]) -> None:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise PluginError(text, f"required_plugins: invalid requirement: {exc}") from None
+            reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
+            raise PluginError(text, f"required_plugins: invalid requirement: {reason}") from None
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:

@@ -1,0 +1,1 @@
+"""The harness fixture comes from ``harness.testing`` (enabled in pyproject's addopts)."""
