@@ -74,11 +74,27 @@ class Prepared:
     config: Config
 
 
+def _schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` is not a valid draft 2020-12 JSON Schema, or ``None``.
+
+    jsonschema-rs answers fast (start-up path); pure-Python jsonschema explains.
+    """
+    import jsonschema_rs
+
+    if isinstance(schema, Mapping) and jsonschema_rs.meta.is_valid(dict(schema)):
+        return None
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    return None if isinstance(schema, Mapping) else "not a JSON object"
+
+
 def _collect_schemas(
     plugins: Plugins,
 ) -> tuple[PluginSchemas, dict[str, tuple[str, Mapping[str, Any]]]]:
-    import jsonschema
-
     hook = plugins.pm.hook
     out: dict[str, dict[str, Mapping[str, Any]]] = {"settings": {}, "phase": {}}
     for kind, caller in (("settings", hook.config_schema), ("phase", hook.phase_schema)):
@@ -87,12 +103,9 @@ def _collect_schemas(
                 raise PluginError(result.plugin, f"{caller.name} failed: {result.error}")
             if result.value is None:
                 continue
-            try:
-                jsonschema.Draft202012Validator.check_schema(result.value)
-            except jsonschema.SchemaError as exc:
-                raise PluginError(
-                    result.plugin, f"{caller.name}: invalid JSON Schema: {exc.message}"
-                ) from None
+            problem = _schema_problem(result.value)
+            if problem:
+                raise PluginError(result.plugin, f"{caller.name}: invalid JSON Schema: {problem}")
             out[kind][result.plugin] = result.value
     types: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for result in call_each(hook.event_schemas):
@@ -107,10 +120,9 @@ def _collect_schemas(
                 raise PluginError(
                     result.plugin, f"event type {name!r} is already declared by {types[name][0]!r}"
                 )
-            try:
-                jsonschema.Draft202012Validator.check_schema(schema)
-            except jsonschema.SchemaError as exc:
-                raise PluginError(result.plugin, f"schema of {name!r}: {exc.message}") from None
+            problem = _schema_problem(schema)
+            if problem:
+                raise PluginError(result.plugin, f"schema of {name!r}: {problem}")
             types[name] = (result.plugin, schema)
     return PluginSchemas(out["settings"], out["phase"]), types
 
@@ -347,7 +359,10 @@ def _finish(session: Session, prepared: Prepared, exit_code: int) -> RunOutcome:
     write_json(session.run_dir / SUMMARY_FILE, summary)
     session.emitter.flush(durable=True)
     session.save_state()
-    for result in call_each(session.hook.session_finish, session=session, exit_code=exit_code):
+    broken = session.emitter.broken_sinks()  # switched off: reported once already
+    for result in call_each(
+        session.hook.session_finish, broken, session=session, exit_code=exit_code
+    ):
         if result.error is not None:
             with contextlib.suppress(Exception):
                 session.fault(result.plugin, "session_finish", result.error)

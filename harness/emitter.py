@@ -124,6 +124,13 @@ class Emitter:
                     problem = str(exc)
             if event is not None and problem is None:
                 problem = self._check_event(event)
+            if event is not None and problem is None:
+                # rendered here, once: a value JSON cannot hold (a Path, a set) names its
+                # plugin now instead of switching off the first sink that tries
+                try:
+                    event.to_json()
+                except TypeError as exc:
+                    problem = f"data: {exc}"
             if problem is not None or event is None:
                 self._invalid(plugin, type, phase, problem or "invalid")
                 return None

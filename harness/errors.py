@@ -76,8 +76,9 @@ class PluginError(UsageError):
 
     def __init__(self, plugin: str, message: str) -> None:
         self.plugin = plugin
-        self.message = message
-        super().__init__(f"plugin {plugin!r}: {message}")
+        # one line, whatever pluggy or packaging said (their messages span several lines)
+        self.message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+        super().__init__(f"plugin {plugin!r}: {self.message}")
 
 
 class RetryableError(HarnessError):

@@ -83,6 +83,7 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
     v: int = SCHEMA_VERSION
     _body: dict[str, Any] = field(init=False, repr=False, compare=False)
+    _json: bytes | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         check_finite(self.metrics, "metrics")
@@ -109,5 +110,13 @@ class Event:
         }
 
     def to_json(self) -> bytes:
-        """The event as one line of JSON (UTF-8 bytes, no trailing newline)."""
-        return orjson.dumps(self._body, option=orjson.OPT_NON_STR_KEYS)
+        """The event as one line of JSON (UTF-8 bytes, no trailing newline).
+
+        :raises TypeError: ``data`` holds something JSON cannot (a ``set``, a ``Path``).
+        """
+        if self._json is None:  # rendered once, whatever the number of sinks
+            object.__setattr__(
+                self, "_json", orjson.dumps(self._body, option=orjson.OPT_NON_STR_KEYS)
+            )
+        assert self._json is not None
+        return self._json

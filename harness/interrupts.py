@@ -97,11 +97,11 @@ class Interrupts:
     @contextmanager
     def deadline(self, phase: str, timeout: float | None) -> Iterator[None]:
         """Raise :class:`PhaseTimeout` inside the block once ``timeout`` seconds pass."""
+        self.timer_fired = False  # a timeout of an earlier phase must not leak into this one
         if timeout is None or threading.current_thread() is not threading.main_thread():
             yield
             return
         self._timer = PhaseTimeout(phase, timeout)
-        self.timer_fired = False
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             yield

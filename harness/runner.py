@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from harness.context import PhaseContext
 from harness.errors import PhaseFailed
-from harness.events import utc_timestamp
+from harness.events import check_finite, utc_timestamp
 from harness.heartbeat import Heartbeat
 from harness.hookcall import call_each
 from harness.interrupts import Interrupted, PhaseTimeout
@@ -160,10 +160,34 @@ def _attempts(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
         report.message = ctx.redact(outcome.message)
         report.metrics = dict(outcome.metrics)
         report.data = dict(outcome.data)
+        problem = _result_problem(outcome)
+        if problem is not None:  # would make phase_end invalid and summary.json unwritable
+            session.fault(phase.plugin, "phase_run", f"result ignored: {problem}", phase.name)
+            report.metrics, report.data = {}, {}
         if report.status == "failed":
             report.error = report.message or "failed"
         record_attempt(ctx, call, report.status)
         return
+
+
+def _result_problem(outcome: PhaseResult) -> str | None:
+    """Why a result's ``metrics``/``data`` cannot go into an event, or ``None``."""
+    import orjson
+
+    bad = [
+        k
+        for k, v in outcome.metrics.items()
+        if isinstance(v, bool) or not isinstance(v, int | float)
+    ]
+    if bad:
+        return f"metrics.{bad[0]} is {outcome.metrics[bad[0]]!r}, not a number"
+    try:
+        check_finite(outcome.metrics, "metrics")
+        check_finite(outcome.data, "data")
+        orjson.dumps(dict(outcome.data), option=orjson.OPT_NON_STR_KEYS)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def _finish(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:

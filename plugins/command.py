@@ -91,14 +91,20 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
     err: deque[str] = deque(maxlen=max(tail_n, 1))
     try:
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise PhaseFailed(f"command not found: {argv[0]!r} (cwd {cwd})") from None
     except (PermissionError, NotADirectoryError, OSError) as exc:
         raise PhaseFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
         threading.Thread(target=_pump, args=(proc.stderr, err), daemon=True),

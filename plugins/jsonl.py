@@ -48,6 +48,7 @@ class JsonlSink:
         self._last = time.monotonic()
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self._error: OSError | None = None
         self._flusher = threading.Thread(target=self._tick, name="harness-jsonl-flush", daemon=True)
         self._flusher.start()
 
@@ -55,11 +56,14 @@ class JsonlSink:
         while not self._closed.wait(self._interval):
             try:
                 self._write_out()
-            except OSError:
-                return  # reported by the next sink_event/sink_flush, which hit the same error
+            except OSError as exc:
+                self._error = exc  # raised by the next sink_event/sink_flush: it is reported
+                return
 
     def _write_out(self) -> None:
         with self._lock:
+            if self._error is not None:
+                raise self._error
             if not self._buffer:
                 return
             data = b"".join(self._buffer)
@@ -73,6 +77,8 @@ class JsonlSink:
 
     @hookimpl
     def sink_event(self, event: Event) -> None:
+        if self._error is not None:  # the background flush failed: report it now
+            raise self._error
         line = event.to_json() + b"\n"
         with self._lock:
             self._buffer.append(line)
