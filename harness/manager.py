@@ -20,6 +20,7 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import PluginError
+from harness.version import __version__
 
 __all__ = ["BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "load_plugins"]
 
@@ -169,13 +170,14 @@ def load_plugins(
 
     for name in BUILTIN_PLUGINS:
         module_name = f"harness.plugins.{name}"
-        if skip(name, "builtin", module_name):
+        if skip(name, "builtin", module_name, "harness", __version__):
             continue
         try:
             module = importlib.import_module(module_name)
         except Exception as exc:
             raise PluginError(name, f"failed to import {module_name}: {_short(exc)}") from None
-        _register(plugins, module, PluginInfo(name, "builtin", module_name))
+        info = PluginInfo(name, "builtin", module_name, "harness", __version__)
+        _register(plugins, module, info)
 
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
