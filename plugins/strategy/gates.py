@@ -87,26 +87,40 @@ def check_gates(
 
 
 def check_signal(signal: Any, n: int) -> npt.NDArray[np.int8]:
-    """``signal`` as an int8 array of -1/0/+1 of length ``n``; ValueError otherwise."""
+    """``signal`` as an int8 array of -1/0/+1 of length ``n``; ValueError otherwise.
+
+    An int8 array comes back as is (no copy).
+    """
     arr = np.asarray(signal)
     if arr.ndim != 1 or len(arr) != n:
         raise ValueError(f"returned a signal of shape {arr.shape}, expected ({n},)")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"returned a signal of dtype {arr.dtype}, expected numbers")
+    if arr.dtype.kind in "biu" and (n == 0 or (arr.min() >= -1 and arr.max() <= 1)):
+        return arr.astype(np.int8, copy=False)
     ok = np.isin(arr, (-1, 0, 1))
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"returned {arr[i]!r} at bar {i}; signals must be -1, 0 or +1")
+        raise ValueError(f"returned {arr[i].item()!r} at bar {i}; signals must be -1, 0 or +1")
     return arr.astype(np.int8)
 
 
-def cut_points(n: int, cuts: int) -> list[int]:
-    """``cuts`` prefix lengths spread evenly over ``(0, n)``, without duplicates."""
-    points = {round(n * k / (cuts + 1)) for k in range(1, cuts + 1)}
+def cut_points(n: int, cuts: int, max_bars: int | None = None) -> list[int]:
+    """The prefix lengths of the look-ahead check, without duplicates.
+
+    With ``n <= max_bars`` (or no limit): ``cuts`` lengths spread evenly over
+    ``(0, n)``. Longer data: ``cuts`` lengths spread evenly over ``(0, max_bars]``,
+    so the check recomputes at most ``cuts * max_bars`` bars whatever ``n`` is.
+    """
+    if max_bars is not None and n > max_bars:
+        points = {round(max_bars * k / cuts) for k in range(1, cuts + 1)}
+    else:
+        points = {round(n * k / (cuts + 1)) for k in range(1, cuts + 1)}
     return sorted(p for p in points if 1 < p < n)
 
 
 def _prefix(bars: Bars, stop: int) -> Bars:
+    """The first ``stop`` bars (views, no copies)."""
     return dataclasses.replace(
         bars,
         timestamp=bars.timestamp[:stop],
@@ -124,15 +138,16 @@ def first_lookahead(
     params: Mapping[str, Any],
     full_signal: npt.NDArray[np.int8],
     cuts: int,
+    max_bars: int | None = None,
 ) -> tuple[int, int] | None:
     """Find a bar whose signal changes when later data is removed.
 
-    For each cut ``c``, the signal computed on ``bars[:c]`` must equal
-    ``full_signal[:c]``. Returns ``(bar, cut)`` for the earliest differing bar
-    (over all cuts), or ``None`` when every prefix agrees.
+    For each cut ``c`` of :func:`cut_points`, the signal computed on ``bars[:c]``
+    must equal ``full_signal[:c]``. Returns ``(bar, cut)`` for the earliest
+    differing bar (over all cuts), or ``None`` when every prefix agrees.
     """
     found: tuple[int, int] | None = None
-    for cut in cut_points(len(bars), cuts):
+    for cut in cut_points(len(bars), cuts, max_bars):
         part = check_signal(fn(_prefix(bars, cut), **params), cut)
         diff = np.flatnonzero(part != full_signal[:cut])
         if len(diff) and (found is None or int(diff[0]) < found[0]):

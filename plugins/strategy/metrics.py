@@ -59,6 +59,13 @@ def max_drawdown(equity: npt.NDArray[np.float64]) -> float:
     if len(equity) == 0:
         return 0.0
     peak = np.maximum.accumulate(equity)
+    if peak[0] > 0:
+        # peaks never fall: all positive, one division, no mask
+        with np.errstate(invalid="ignore"):
+            lowest = float(np.min(np.divide(equity, peak, out=peak)))
+        if math.isfinite(lowest):
+            return 1.0 - lowest
+        peak = np.maximum.accumulate(equity)
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = np.where(peak > 0, 1.0 - equity / peak, 0.0)
     return float(np.max(dd))
@@ -81,8 +88,12 @@ def sharpe(equity: npt.NDArray[np.float64], per_year: float | None) -> float:
     if per_year is None or len(equity) < 3:
         return 0.0
     prev = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = np.where(prev > 0, np.diff(equity) / prev, 0.0)
+    returns = np.diff(equity)
+    if prev.min() > 0:
+        returns /= prev
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.where(prev > 0, returns / prev, 0.0)
     sd = float(np.std(returns, ddof=1))
     if not math.isfinite(sd) or sd <= 1e-15:
         return 0.0

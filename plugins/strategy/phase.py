@@ -11,7 +11,13 @@ from harness.errors import PhaseFailed
 from harness.outcomes import PhaseResult
 from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.strategy.engine import backtest
-from harness.plugins.strategy.files import save_backtest, save_sweep
+from harness.plugins.strategy.files import (
+    BackgroundWriter,
+    WriteFailed,
+    backtest_paths,
+    save_sweep,
+    write_backtest,
+)
 from harness.plugins.strategy.gates import GateFailure, check_gates, check_signal, first_lookahead
 from harness.plugins.strategy.metrics import compute_metrics, finite, periods_per_year
 from harness.plugins.strategy.report import (
@@ -101,15 +107,19 @@ def run_phase(
         fractional=settings.fractional,
     )
     try:
-        with make_executor(settings.workers) as executor:
+        with make_executor(settings.workers) as executor, BackgroundWriter() as writer:
+            if any(spec.sweep for spec in settings.strategies):
+                executor.start(wait=False)  # workers start while the first backtests run
             for spec in settings.strategies:
                 for symbol, bars in market.bars.items():
                     if spec.symbols is not None and symbol not in spec.symbols:
                         continue
                     job = BacktestJob(strategies[spec.name], bars, options, per_year, spec.params)
-                    _backtest_one(ctx, settings, spec, job, report)
+                    _backtest_one(ctx, settings, spec, job, report, writer)
                     if spec.sweep:
                         _sweep_one(ctx, settings, spec, job, executor, report)
+    except WriteFailed as exc:
+        raise PhaseFailed(f"could not write the strategy files: {exc}") from None
     finally:
         report.save(report_path(ctx.run_dir, phase.name))
 
@@ -149,6 +159,7 @@ def _backtest_one(
     spec: StrategySpec,
     job: BacktestJob,
     report: StrategyReport,
+    writer: BackgroundWriter,
 ) -> None:
     bars, symbol, label = job.bars, job.bars.symbol, spec.label
     try:
@@ -165,10 +176,13 @@ def _backtest_one(
         finalize=opts.finalize,
         fractional=opts.fractional,
     )
-    metrics = compute_metrics(result, bars.close, per_year=job.per_year)
     files: dict[str, str] = {}
     if settings.save_curves:
-        files = save_backtest(ctx.run_dir / "strategy", label, bars, result)
+        # written on the writer's thread while the metrics and checks run here
+        paths = backtest_paths(ctx.run_dir / "strategy", label, symbol, settings.curves_format)
+        writer.submit(write_backtest, paths, bars, result)
+        files = {kind: str(path.relative_to(ctx.run_dir)) for kind, path in paths.items()}
+    metrics = compute_metrics(result, bars.close, per_year=job.per_year)
     record = BacktestRecord(label, spec.name, symbol, dict(spec.params), metrics, files)
     report.add(record)
 
@@ -213,7 +227,14 @@ def _backtest_one(
     failures = check_gates(label, symbol, metrics, result.equity, spec.gates)
     if spec.look_ahead:
         try:
-            found = first_lookahead(job.fn, bars, spec.params, signal, settings.lookahead_cuts)
+            found = first_lookahead(
+                job.fn,
+                bars,
+                spec.params,
+                signal,
+                settings.lookahead_cuts,
+                settings.lookahead_bars,
+            )
         except (ValueError, TypeError) as exc:
             found = None
             failures.append(

@@ -108,10 +108,24 @@ PHASE_SCHEMA: dict[str, Any] = {
             "default": 4,
             "description": "cut points of the look-ahead check",
         },
+        "lookahead_bars": {
+            "type": "integer",
+            "minimum": 2,
+            "default": 100_000,
+            "description": (
+                "longest prefix the look-ahead check recomputes: the cuts are spread over "
+                "the first min(bars, lookahead_bars) bars"
+            ),
+        },
         "save_curves": {
             "type": "boolean",
             "default": True,
             "description": "write equity curves and trade lists under <run_dir>/strategy/",
+        },
+        "curves_format": {
+            "enum": ["parquet", "csv"],
+            "default": "parquet",
+            "description": "file format of equity curves and trade lists (sweep tables: CSV)",
         },
         "strategies": {
             "type": "array",
@@ -192,7 +206,9 @@ class PhaseSettings:
     workers: int
     sweep_metric: str
     lookahead_cuts: int
+    lookahead_bars: int
     save_curves: bool
+    curves_format: str
     strategies: tuple[StrategySpec, ...]
 
 
@@ -236,6 +252,8 @@ def parse_settings(raw: Mapping[str, Any]) -> PhaseSettings:
         workers=int(get("workers")),
         sweep_metric=metric,
         lookahead_cuts=int(get("lookahead_cuts")),
+        lookahead_bars=int(get("lookahead_bars")),
         save_curves=bool(get("save_curves")),
+        curves_format=str(get("curves_format")),
         strategies=tuple(specs),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from harness.plugins.strategy.phase import NO_DATA
@@ -95,10 +97,97 @@ def test_backtests_the_sample_and_fills_the_summary(tmp_path: Path) -> None:
     assert [s["symbol"] for s in sweeps] == ["AAPL", "GOOG", "IBM", "MSFT"]
     assert all(len(s["table"]) == 6 and s["best"] is not None for s in sweeps)
     assert len(events(out, "strategy.sweep")) == 4
-    # the trades CSV agrees with the event
+    # the files are Parquet by default and agree with the summary
     aapl = table["sma_cross"]["symbols"]["AAPL"]
-    lines = (out / aapl["files"]["trades"]).read_text().splitlines()
-    assert len(lines) - 1 == aapl["trades"]
+    assert aapl["files"]["equity"] == "strategy/equity_sma_cross_AAPL.parquet"
+    trades = pl.read_parquet(out / aapl["files"]["trades"])
+    assert trades.height == aapl["trades"]
+    assert (trades["pnl"] > 0).sum() == aapl["wins"]
+    curve = pl.read_parquet(out / aapl["files"]["equity"])
+    assert curve.columns == ["timestamp", "equity", "position"]
+    assert curve.schema["timestamp"] == pl.Datetime("ns", "UTC")
+    assert curve.height == aapl["bars"]
+    assert curve["equity"][-1] == pytest.approx(aapl["final_equity"])
+    # sweep tables are CSV
+    assert sweeps[0]["file"].endswith(".csv")
+    assert pl.read_csv(out / sweeps[0]["file"]).height == 6
+
+
+def test_curves_format_csv_writes_csv_with_iso_times(tmp_path: Path) -> None:
+    config = """
+    [phases.data]
+    [phases.strategy]
+    curves_format = "csv"
+    strategies = [{ name = "sma_cross", symbols = ["IBM"] }]
+    """
+    proc, out = run(tmp_path, config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (result,) = events(out, "strategy.result")
+    files = result["data"]["files"]
+    assert files == {
+        "equity": "strategy/equity_sma_cross_IBM.csv",
+        "trades": "strategy/trades_sma_cross_IBM.csv",
+    }
+    lines = (out / files["trades"]).read_text().splitlines()
+    assert lines[0].startswith("entry_time,exit_time,entry_bar,")
+    assert len(lines) - 1 == result["data"]["metrics"]["trades"]
+    first = (out / files["equity"]).read_text().splitlines()[1]
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z,", first), first
+    assert not list((out / "strategy").glob("*.tmp"))
+
+
+SLOW_PLUGIN = '''
+import time
+
+import numpy as np
+from harness import hookimpl
+
+
+def slow_flip(bars, *, pause=0.0):
+    """Alternates long and short every 5 bars, slowly (heartbeats tick meanwhile)."""
+    time.sleep(pause)
+    sig = np.zeros(len(bars), dtype=np.int8)
+    sig[::10] = 1
+    sig[5::10] = -1
+    return sig
+
+
+@hookimpl
+def strategy_functions():
+    return {"slow_flip": slow_flip}
+'''
+
+
+def test_heartbeats_carry_the_live_figures(tmp_path: Path) -> None:
+    (tmp_path / "slow_strats.py").write_text(SLOW_PLUGIN)
+    config = """
+    [harness]
+    plugins = ["./slow_strats.py"]
+    heartbeat_interval = 0.05
+
+    [phases.data]
+
+    [phases.strategy]
+    strategies = [
+        { name = "slow_flip", params = { pause = 0.1 }, gates = { look_ahead = false } },
+    ]
+    """
+    proc, out = run(tmp_path, config)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    beats = [e for e in events(out, "heartbeat") if e["phase"] == "strategy"]
+    assert len(beats) >= 3, beats
+    for beat in beats:
+        assert {"equity", "pnl", "trades", "wins", "losses"} <= set(beat["metrics"]), beat
+    # the figures move as the backtests finish (4 symbols, one after the other)
+    summary = json.loads((out / "summary.json").read_text())
+    first, last = beats[0]["metrics"], beats[-1]["metrics"]
+    assert first["equity"] == summary["capital"]["initial"] == 4 * 10_000
+    assert first["trades"] == 0
+    done = [b["metrics"] for b in beats if b["metrics"]["trades"] > 0]
+    assert done, "no heartbeat saw a finished backtest"
+    assert last["trades"] <= summary["trades"]["total"]
+    assert all(b["wins"] + b["losses"] == b["trades"] for b in done)
+    assert any(b["pnl"] != 0 for b in done)
 
 
 def test_a_gate_above_what_a_strategy_reaches_fails_the_run(tmp_path: Path) -> None:
@@ -204,6 +293,27 @@ def test_look_ahead_gate_names_the_bar(tmp_path: Path) -> None:
     assert gate["data"]["gate"] == "look_ahead"
     assert gate["data"]["value"].startswith("signal differs at bar ")
     assert "strategy 'tomorrow' on MSFT: gate look_ahead failed" in proc.stdout + proc.stderr
+
+
+def test_lookahead_bars_bounds_the_cuts(tmp_path: Path) -> None:
+    (tmp_path / "my_strats.py").write_text(PLUGIN)
+    config = """
+    [harness]
+    plugins = ["./my_strats.py"]
+
+    [phases.data]
+
+    [phases.strategy]
+    lookahead_cuts = 2
+    lookahead_bars = 60
+    strategies = [{ name = "tomorrow", symbols = ["MSFT"] }]
+    """
+    proc, out = run(tmp_path, config)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (gate,) = events(out, "strategy.gate")
+    # cuts at 30 and 60 bars only: the first one finds bar 29
+    assert gate["data"]["value"].startswith("signal differs at bar 29 ")
+    assert gate["data"]["threshold"] == "same signal with the data cut at bar 30"
 
 
 def test_resume_keeps_the_figures_of_a_strategy_phase_that_passed(tmp_path: Path) -> None:

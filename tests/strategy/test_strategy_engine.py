@@ -147,3 +147,14 @@ def test_empty_input() -> None:
     r = backtest([], [], [], cash=50)
     assert r.final_equity == 50
     assert len(r.trades) == 0
+
+
+def test_the_commission_free_loop_gives_the_same_floats_as_the_general_one() -> None:
+    from harness.plugins.strategy.engine import _fills, _fills_plain
+
+    rng = np.random.default_rng(3)
+    prices = (100 * np.exp(np.cumsum(rng.normal(0, 0.02, 5_000)))).tolist()
+    directions = rng.choice([-1, 1], 5_000).tolist()
+    assert _fills_plain(directions, prices, 10_000.0) == _fills(
+        directions, prices, 10_000.0, 0.0, False
+    )

@@ -177,3 +177,37 @@ def test_cut_points_are_distinct_inside_the_data() -> None:
     assert cut_points(10, 4) == [2, 4, 6, 8]
     assert cut_points(3, 5) == [2]
     assert cut_points(1, 3) == []
+
+
+def test_cut_points_are_bounded_on_long_data() -> None:
+    assert cut_points(1_000_000, 4, 100_000) == [25_000, 50_000, 75_000, 100_000]
+    # data no longer than the bound: spread over the whole series, as without one
+    assert cut_points(500, 4, 500) == cut_points(500, 4) == [100, 200, 300, 400]
+
+
+def test_bounded_look_ahead_check_still_catches_a_peeking_strategy() -> None:
+    bars = random_bars(20_000, seed=5)
+    seen: list[int] = []
+
+    def spy(b: Bars) -> Any:
+        seen.append(len(b))
+        return peeking(b)
+
+    full = check_signal(peeking(bars), len(bars))
+    found = first_lookahead(spy, bars, {}, full, cuts=4, max_bars=1_000)
+    assert seen == [250, 500, 750, 1_000]  # never more than max_bars recomputed
+    assert found == (249, 250)
+
+
+def test_bounded_look_ahead_check_passes_honest_strategies() -> None:
+    bars = random_bars(5_000, seed=6)
+    full = check_signal(sma_cross(bars, fast=5, slow=30), len(bars))
+    assert first_lookahead(sma_cross, bars, {"fast": 5, "slow": 30}, full, 3, 900) is None
+
+
+def test_check_signal_keeps_an_int8_signal_without_a_copy() -> None:
+    sig = np.array([0, 1, -1, 0], dtype=np.int8)
+    assert check_signal(sig, 4) is sig
+    assert check_signal(np.array([True, False]), 2).dtype == np.int8
+    with pytest.raises(ValueError, match="returned 2 at bar 1"):
+        check_signal(np.array([0, 2], dtype=np.int8), 2)
