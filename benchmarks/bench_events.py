@@ -67,9 +67,7 @@ def bench_harness(root: Path) -> float:
         '[harness]\nheartbeat_interval = 3600\n[phases.bench]\nplugin = "bench"\n'
     )
     plugin = Emitting(N)
-    outcome = run(
-        RunOptions(cwd=root, objects=[("bench", plugin)], verbosity=-1, autoload=False)
-    )
+    outcome = run(RunOptions(cwd=root, objects=[("bench", plugin)], verbosity=-1, autoload=False))
     assert outcome.exit_code == 0, outcome.summary
     lines = (outcome.run_dir / "events.jsonl").read_bytes().count(b"\n")  # type: ignore[operator]
     assert lines >= N, lines

@@ -25,7 +25,7 @@ from harness.version import __version__
 
 if TYPE_CHECKING:
     from harness.app import RunOptions, RunOutcome, run
-    from harness.artifacts import Artifacts
+    from harness.artifacts import Artifacts, MissingArtifact
     from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.events import Event
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "Artifacts": "harness.artifacts",
+    "MissingArtifact": "harness.artifacts",
     "Config": "harness.config",
     "Event": "harness.events",
     "Phase": "harness.config",
@@ -52,6 +53,7 @@ __all__ = [
     "Event",
     "GiveUp",
     "HarnessError",
+    "MissingArtifact",
     "NonRetryableError",
     "Phase",
     "PhaseContext",

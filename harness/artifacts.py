@@ -5,9 +5,22 @@ from __future__ import annotations
 import threading
 from typing import Any, TypeVar, overload
 
-__all__ = ["Artifacts"]
+from harness.errors import NonRetryableError
+
+__all__ = ["Artifacts", "MissingArtifact"]
 
 T = TypeVar("T")
+
+
+class MissingArtifact(NonRetryableError, KeyError):
+    """No artifact of that name: an earlier phase did not run or did not produce it.
+
+    Non-retryable (waiting does not make it appear); a ``KeyError`` for callers
+    that test with ``except KeyError``.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "missing artifact"
 
 
 class Artifacts:
@@ -34,7 +47,7 @@ class Artifacts:
     def get(self, key: str, kind: type[T]) -> T: ...
 
     def get(self, key: str, kind: type[Any] | None = None) -> Any:
-        """Return the artifact ``key``; :class:`KeyError` naming it when absent.
+        """Return the artifact ``key``; :class:`MissingArtifact` naming it when absent.
 
         :param kind: when given, the value must be an instance of it
             (:class:`TypeError` otherwise).
@@ -42,7 +55,7 @@ class Artifacts:
         with self._lock:
             if key not in self._values:
                 known = ", ".join(sorted(self._values)) or "none"
-                raise KeyError(f"no artifact {key!r} (artifacts so far: {known})")
+                raise MissingArtifact(f"no artifact {key!r} (artifacts so far: {known})")
             value = self._values[key]
         if kind is not None and not isinstance(value, kind):
             raise TypeError(f"artifact {key!r} is {type(value).__name__}, expected {kind.__name__}")

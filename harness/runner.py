@@ -45,8 +45,7 @@ def run_phases(session: Session, phases: list[Phase], done: set[str]) -> None:
                 },
             )
             continue
-        if phase.name in done:
-            _resume(session, ctx, report)
+        if phase.name in done and _resume(session, ctx, report):
             continue
         if phase.plugin in session.disabled:
             report.status, report.message = "skipped", f"plugin {phase.plugin!r} is disabled"
@@ -65,12 +64,20 @@ def run_phases(session: Session, phases: list[Phase], done: set[str]) -> None:
             stop_reason = f"phase {phase.name!r} {report.status} (on_failure = stop)"
 
 
-def _resume(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:
-    report.status, report.resumed = "passed", True
-    report.message = "passed in an earlier session (resumed)"
+def _resume(session: Session, ctx: PhaseContext, report: PhaseReport) -> bool:
+    """Skip a phase that passed earlier; ``False`` (run it again) if a plugin cannot restore it."""
     for result in call_each(session.hook.phase_resume, phase=ctx.phase, ctx=ctx):
         if result.error is not None:
-            session.fault(result.plugin, "phase_resume", result.error, phase=ctx.phase.name)
+            session.fault(
+                result.plugin,
+                "phase_resume",
+                f"{error_text(ctx, result.error)[1]}; running the phase again",
+                phase=ctx.phase.name,
+            )
+            return False
+    report.status, report.resumed = "passed", True
+    report.message = "passed in an earlier session (resumed)"
+    return True
 
 
 def _run(session: Session, ctx: PhaseContext, report: PhaseReport) -> None:

@@ -1,7 +1,7 @@
 """The built-in ``data`` plugin: load and validate OHLCV market data.
 
 A phase run by this plugin (``[phases.data]``) reads CSV, ``.csv.gz`` or Parquet files,
-checks them (see ``README.md`` next to this file for every setting and check) and puts a
+checks them (``docs/data.md`` describes every setting and check) and puts a
 :class:`~harness.plugins.data.market.MarketData` under ``"data.market"`` for later phases.
 Without ``paths`` it reads the shipped sample: daily bars of four US stocks.
 

@@ -20,6 +20,7 @@ from harness.plugins.data.settings import PRICE_COLUMNS, CheckSpec, DataSettings
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
     from harness.plugins.data.loader import Frame
 
     IntArray = npt.NDArray[np.int64]
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["Finding", "run_checks", "weekday_time"]
 
 _DAY_NS = 86_400 * 1_000_000_000
+#: Rows per block where a check needs float temporaries (they then stay ~1 MiB).
+_BLOCK = 1 << 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +61,83 @@ def weekday_time(ts: IntArray) -> IntArray:
     days, rem = np.divmod(ts, _DAY_NS)
     weeks, dow = np.divmod(days + 3, 7)  # 1970-01-01 was a Thursday: dow 0 = Monday
     weekday = dow < 5
-    return weeks * 5 * _DAY_NS + np.minimum(dow, 5) * _DAY_NS + np.where(weekday, rem, 0)
+    out: IntArray = weeks * 5 * _DAY_NS + np.minimum(dow, 5) * _DAY_NS + np.where(weekday, rem, 0)
+    return out
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
-    """Start positions and lengths of the runs of True in ``mask``."""
+class _View:
+    """A frame and the arrays several checks share, each computed once, on first use."""
+
+    __slots__ = ("_delta", "_idx", "_ts", "frame", "short")
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self._idx: IntArray | None = None
+        self._ts: IntArray | None = None
+        self._delta: IntArray | None = None
+        #: indices into ``delta`` of steps shorter than the interval (see _short_steps)
+        self.short: IntArray | None = None
+
+    def _valid(self) -> None:
+        import numpy as np
+
+        frame = self.frame
+        if frame.ts_ok.all():
+            self._ts = frame.timestamp
+        else:
+            self._idx = np.flatnonzero(frame.ts_ok).astype(np.int64)
+            self._ts = frame.timestamp[self._idx]
+
+    @property
+    def ts(self) -> IntArray:
+        """The timestamps that parsed, in file order."""
+        if self._ts is None:
+            self._valid()
+        assert self._ts is not None
+        return self._ts
+
+    def positions(self, j: IntArray) -> IntArray:
+        """Indices ``j`` into :attr:`ts` as positions in the frame."""
+        if self._ts is None:
+            self._valid()
+        return j if self._idx is None else self._idx[j]
+
+    @property
+    def delta(self) -> IntArray:
+        """``ts[i] - ts[i - 1]`` for i >= 1."""
+        import numpy as np
+
+        if self._delta is None:
+            self._delta = np.diff(self.ts)
+        return self._delta
+
+    def release(self) -> None:
+        """Drop the shared arrays (the checks after the time checks do not use them)."""
+        self._delta = None
+        self._ts = None
+        self._idx = None
+        self.short = None
+
+    def after(self, mask: npt.NDArray[np.bool_]) -> IntArray:
+        """Frame positions of the rows whose ``delta`` (to the row before) is in ``mask``."""
+        import numpy as np
+
+        return self.positions(np.flatnonzero(mask).astype(np.int64) + 1)
+
+
+def _runs(positions: IntArray) -> tuple[IntArray, IntArray]:
+    """Starts and lengths of the runs of consecutive integers in sorted ``positions``.
+
+    Works on the (usually few) positions where a condition holds, not on the whole mask.
+    """
     import numpy as np
 
-    edges = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    return starts.astype(np.int64), (ends - starts).astype(np.int64)
+    if len(positions) == 0:
+        return _empty(), _empty()
+    breaks = np.flatnonzero(np.diff(positions) != 1)
+    first = np.concatenate(([0], breaks + 1))
+    last = np.concatenate((breaks, [len(positions) - 1]))
+    return positions[first], (last - first + 1).astype(np.int64)
 
 
 def _empty() -> IntArray:
@@ -77,13 +146,15 @@ def _empty() -> IntArray:
     return np.empty(0, dtype=np.int64)
 
 
-def _parse_mask(frame: Frame) -> npt.NDArray[np.bool_]:
+def _parse_mask(frame: Frame) -> npt.NDArray[np.bool_] | None:
     import numpy as np
 
+    cols = [pos for col, pos in frame.parse_errors.items() if col != "timestamp"]
+    if not cols:
+        return None
     mask = np.zeros(len(frame), dtype=bool)
-    for col, pos in frame.parse_errors.items():
-        if col != "timestamp":
-            mask[pos] = True
+    for pos in cols:
+        mask[pos] = True
     return mask
 
 
@@ -91,59 +162,93 @@ def _parse_mask(frame: Frame) -> npt.NDArray[np.bool_]:
 CheckResult = tuple["IntArray", int, dict[str, Any], "bool | None"]
 
 
-def _required_columns(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    absent = [c for c in spec["required"] if c in frame.missing]
+def _required_columns(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    absent = [c for c in spec["required"] if c in view.frame.missing]
     return _empty(), len(absent), {"missing": absent}, bool(absent)
 
 
-def _parse(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _parse(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
-    if not frame.parse_errors:
+    errors = view.frame.parse_errors
+    if not errors:
         return _empty(), 0, {}, None
-    positions = np.unique(np.concatenate(list(frame.parse_errors.values())))
-    per_col = {col: len(pos) for col, pos in frame.parse_errors.items()}
+    positions = np.unique(np.concatenate(list(errors.values())))
+    per_col = {col: len(pos) for col, pos in errors.items()}
     return positions, len(positions), {"columns": per_col}, None
 
 
-def _valid_ts(frame: Frame) -> tuple[IntArray, IntArray]:
-    import numpy as np
-
-    idx = np.flatnonzero(frame.ts_ok).astype(np.int64)
-    return idx, frame.timestamp[idx]
-
-
-def _order(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    idx, ts = _valid_ts(frame)
-    positions = idx[1:][ts[1:] < ts[:-1]]
-    return positions, len(positions), {}, None
-
-
-def _duplicates(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    idx, ts = _valid_ts(frame)
-    positions = idx[1:][ts[1:] == ts[:-1]]
-    return positions, len(positions), {}, None
-
-
-def _gaps(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    import numpy as np
-
+def _step_ns(settings: DataSettings) -> int | None:
     interval = settings.effective_interval
-    if interval is None:
+    return None if interval is None else interval_seconds(interval) * 1_000_000_000
+
+
+def _short_steps(view: _View, settings: DataSettings) -> IntArray:
+    """Indices into ``view.delta`` of the steps shorter than the interval (or <= 0).
+
+    ``order``, ``duplicates`` and ``too_close`` each take their share of these: one pass
+    over the timestamps for the three (``too_close``'s tolerance only narrows its share).
+    """
+    import numpy as np
+
+    if view.short is None:
+        step = _step_ns(settings)
+        delta = view.delta
+        view.short = np.flatnonzero(delta < (step or 1)).astype(np.int64)
+    return view.short
+
+
+def _order(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    j = _short_steps(view, settings)
+    positions = view.positions(j[view.delta[j] < 0] + 1)
+    return positions, len(positions), {}, None
+
+
+def _duplicates(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    j = _short_steps(view, settings)
+    positions = view.positions(j[view.delta[j] == 0] + 1)
+    return positions, len(positions), {}, None
+
+
+def _too_close(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    step = _step_ns(settings)
+    if step is None:
         return _empty(), 0, {"skipped": "no interval"}, False
-    step = interval_seconds(interval) * 1_000_000_000
-    idx, ts = _valid_ts(frame)
-    if len(ts) > 1 and (ts[1:] < ts[:-1]).any():  # out-of-order rows are `order`'s business
-        sort = np.argsort(ts, kind="stable")
-        idx, ts = idx[sort], ts[sort]
+    limit = int(step * (1.0 - float(spec["tolerance"])))
+    j = _short_steps(view, settings)
+    d = view.delta[j]
+    j = j[(d > 0) & (d < limit)]  # earlier or equal: `order` and `duplicates`
+    positions = view.positions(j + 1)
+    detail = {"smallest_step_s": int(view.delta[j].min()) / 1e9} if len(j) else {}
+    return positions, len(positions), detail, None
+
+
+def _gaps(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    import numpy as np
+
+    step = _step_ns(settings)
+    if step is None:
+        return _empty(), 0, {"skipped": "no interval"}, False
+    idx = None
+    ts = view.ts
+    delta = view.delta
+    unsorted = bool((delta < 0).any())
+    if unsorted:  # out-of-order rows are `order`'s business: measure gaps in time order
+        idx = np.argsort(ts, kind="stable")
+        ts = ts[idx]
     if settings.effective_calendar == "weekdays":
         ts = weekday_time(ts)
-    delta = np.diff(ts)
-    missing = np.rint(delta / step).astype(np.int64) - 1
-    gap = (delta > 0) & (missing > 0)
-    positions = np.sort(idx[1:][gap])
-    missing_bars = int(missing[gap].sum())
-    largest = int(missing[gap].max()) if gap.any() else 0
+    if unsorted or ts is not view.ts:
+        delta = np.diff(ts)
+    # a gap: delta / step rounds to 2 or more, i.e. delta >= 1.5 steps (then only those)
+    j = np.flatnonzero(delta >= (3 * step + 1) // 2)
+    missing = np.rint(delta[j] / step).astype(np.int64) - 1
+    after = j + 1
+    if idx is not None:
+        after = idx[after]
+    positions = np.sort(view.positions(after.astype(np.int64)))
+    missing_bars = int(missing.sum())
+    largest = int(missing.max()) if len(missing) else 0
     expected = len(ts) + missing_bars
     fraction = missing_bars / expected if expected else 0.0
     failed = largest > spec["max_missing_bars"] or fraction > spec["max_missing_fraction"]
@@ -155,14 +260,13 @@ def _gaps(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     return positions, len(positions), detail, bool(failed)
 
 
-def _calendar(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _calendar(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
     if settings.effective_calendar != "weekdays":
         return _empty(), 0, {}, False
-    idx, ts = _valid_ts(frame)
-    dow = (np.floor_divide(ts, _DAY_NS) + 3) % 7
-    positions = idx[dow >= 5]
+    dow = (np.floor_divide(view.ts, _DAY_NS) + 3) % 7
+    positions = view.positions(np.flatnonzero(dow >= 5).astype(np.int64))
     return positions, len(positions), {}, None
 
 
@@ -170,107 +274,149 @@ def _present(frame: Frame, columns: tuple[str, ...]) -> list[str]:
     return [c for c in columns if c not in frame.missing]
 
 
-def _finite(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _finite(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
-    bad = np.zeros(len(frame), dtype=bool)
+    frame = view.frame
+    bad: npt.NDArray[np.bool_] | None = None
     per_col = {}
     for col in _present(frame, (*PRICE_COLUMNS, "volume")):
         col_bad = ~np.isfinite(frame.values[col])
         if col_bad.any():
             per_col[col] = int(col_bad.sum())
-            bad |= col_bad
-    bad &= ~_parse_mask(frame)
+            bad = col_bad if bad is None else np.logical_or(bad, col_bad, out=bad)
+    if bad is None:
+        return _empty(), 0, {}, None
+    unparsed = _parse_mask(frame)
+    if unparsed is not None:
+        bad &= ~unparsed
     positions = np.flatnonzero(bad).astype(np.int64)
-    return positions, len(positions), {"columns": per_col} if per_col else {}, None
+    return positions, len(positions), {"columns": per_col}, None
 
 
-def _non_positive_prices(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _non_positive_prices(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
+    frame = view.frame
     bad = np.zeros(len(frame), dtype=bool)
+    scratch = np.empty(len(frame), dtype=bool)
     for col in _present(frame, PRICE_COLUMNS):
-        bad |= frame.values[col] <= 0
+        bad |= np.less_equal(frame.values[col], 0, out=scratch)
     positions = np.flatnonzero(bad).astype(np.int64)
     return positions, len(positions), {}, None
 
 
-def _high_low(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _high_low(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
+    frame = view.frame
     if len(_present(frame, PRICE_COLUMNS)) < 4:
         return _empty(), 0, {"skipped": "needs open, high, low and close"}, False
-    v = frame.values
+    o, h, lo, c = (frame.values[k] for k in PRICE_COLUMNS)
     tol = float(spec["tolerance"])
-    top = np.maximum(np.maximum(v["open"], v["close"]), v["low"])
-    bottom = np.minimum(np.minimum(v["open"], v["close"]), v["high"])
-    bad_high = v["high"] < top * (1.0 - tol)
-    bad_low = v["low"] > bottom * (1.0 + tol)
-    positions = np.flatnonzero(bad_high | bad_low).astype(np.int64)
-    detail = {"high_too_low": int(bad_high.sum()), "low_too_high": int(bad_low.sum())}
+    scratch = np.empty(len(frame), dtype=bool)
+    # NaN compares False: a row with a NaN price is left to `finite`
+    if tol == 0.0:  # boolean compares only: no float temporaries
+        bad_high = np.less(h, o)
+        bad_high |= np.less(h, c, out=scratch)
+        bad_high |= np.less(h, lo, out=scratch)
+        bad_low = np.greater(lo, o)
+        bad_low |= np.greater(lo, c, out=scratch)
+        bad_low |= np.greater(lo, h, out=scratch)
+    else:  # one float scratch array, reused
+        top = np.maximum(o, c)
+        np.maximum(top, lo, out=top)
+        top *= 1.0 - tol
+        bad_high = h < top
+        np.minimum(o, c, out=top)
+        np.minimum(top, h, out=top)
+        top *= 1.0 + tol
+        bad_low = lo > top
+        del top
+    high_too_low, low_too_high = int(np.count_nonzero(bad_high)), int(np.count_nonzero(bad_low))
+    bad_high |= bad_low
+    positions = np.flatnonzero(bad_high).astype(np.int64)
+    detail = {"high_too_low": high_too_low, "low_too_high": low_too_high}
     return positions, len(positions), detail, None
 
 
-def _negative_volume(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _negative_volume(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
-    positions = np.flatnonzero(frame.values["volume"] < 0).astype(np.int64)
+    positions = np.flatnonzero(view.frame.values["volume"] < 0).astype(np.int64)
     return positions, len(positions), {}, None
 
 
-def _long_runs(
-    mask: npt.NDArray[np.bool_], max_run: int, offset: int = 0
-) -> tuple[IntArray, dict[str, Any]]:
-    starts, lengths = _runs(mask)
+def _long_runs(where: IntArray, max_run: int, offset: int = 0) -> tuple[IntArray, dict[str, Any]]:
+    starts, lengths = _runs(where)
     lengths = lengths + offset
     long = lengths > max_run
     longest = int(lengths.max()) if len(lengths) else 0
     return starts[long], {"longest_run": longest}
 
 
-def _zero_volume_runs(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    if "volume" in frame.missing:
-        return _empty(), 0, {}, False
-    positions, detail = _long_runs(frame.values["volume"] == 0, int(spec["max_run"]))
-    return positions, len(positions), detail, None
-
-
-def _stale_prices(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    close = frame.values["close"]
-    if "close" in frame.missing or len(close) < 2:
-        return _empty(), 0, {}, False
-    # a run of k True in `same` is k + 1 identical closes, starting at the run's start
-    positions, detail = _long_runs(close[1:] == close[:-1], int(spec["max_run"]), offset=1)
-    return positions, len(positions), detail, None
-
-
-def _outlier_returns(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+def _zero_volume_runs(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     import numpy as np
 
-    close = frame.values["close"]
-    if "close" in frame.missing or len(close) < 2:
+    if "volume" in view.frame.missing:
         return _empty(), 0, {}, False
-    prev, cur = close[:-1], close[1:]
-    ok = np.isfinite(prev) & np.isfinite(cur) & (prev > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ret = np.where(ok, cur / np.where(ok, prev, 1.0) - 1.0, 0.0)
-    bad = np.abs(ret) > float(spec["max_abs_return"])
-    positions = (np.flatnonzero(bad) + 1).astype(np.int64)
-    detail = {"largest_abs_return": round(float(np.abs(ret).max()), 6)} if len(ret) else {}
+    zero = np.flatnonzero(view.frame.values["volume"] == 0).astype(np.int64)
+    positions, detail = _long_runs(zero, int(spec["max_run"]))
     return positions, len(positions), detail, None
 
 
-def _min_rows(frame: Frame, spec: CheckSpec, settings: DataSettings) -> CheckResult:
-    valid = int(frame.ts_ok.sum())
+def _stale_prices(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    import numpy as np
+
+    close = view.frame.values["close"]
+    if "close" in view.frame.missing or len(close) < 2:
+        return _empty(), 0, {}, False
+    # a run of k positions where close equals the one before is k + 1 identical closes,
+    # starting one row before the run
+    same = np.flatnonzero(close[1:] == close[:-1]).astype(np.int64)
+    positions, detail = _long_runs(same, int(spec["max_run"]), offset=1)
+    return positions, len(positions), detail, None
+
+
+def _outlier_returns(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    import numpy as np
+
+    close = view.frame.values["close"]
+    if "close" in view.frame.missing or len(close) < 2:
+        return _empty(), 0, {}, False
+    limit = float(spec["max_abs_return"])
+    found: list[IntArray] = []
+    largest = 0.0
+    # in blocks, so that the float temporaries stay small whatever the file's length
+    for start in range(0, len(close) - 1, _BLOCK):
+        prev = close[start : start + _BLOCK]
+        cur = close[start + 1 : start + 1 + _BLOCK]
+        prev = prev[: len(cur)]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ret = np.divide(cur, prev)
+            ret -= 1.0
+            np.abs(ret, out=ret)
+        # a return from a non-positive or non-finite close is no return: those rows are
+        # counted by `non_positive_prices` / `finite` (rare, so fixed up where they are)
+        ret[np.flatnonzero(~((prev > 0) & (prev < np.inf)) | ~np.isfinite(ret))] = 0.0
+        found.append(np.flatnonzero(ret > limit) + start + 1)
+        largest = max(largest, float(ret.max()))
+    positions = np.concatenate(found).astype(np.int64)
+    return positions, len(positions), {"largest_abs_return": round(largest, 6)}, None
+
+
+def _min_rows(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
+    valid = len(view.ts)
     short = valid < int(spec["min_rows"])
     return _empty(), int(short), {"rows": valid, "min_rows": int(spec["min_rows"])}, short
 
 
-_CHECKS: Mapping[str, Callable[[Frame, CheckSpec, DataSettings], CheckResult]] = {
+_CHECKS: Mapping[str, Callable[[_View, CheckSpec, DataSettings], CheckResult]] = {
     "required_columns": _required_columns,
     "parse": _parse,
     "order": _order,
     "duplicates": _duplicates,
+    "too_close": _too_close,
     "gaps": _gaps,
     "calendar": _calendar,
     "finite": _finite,
@@ -287,11 +433,14 @@ _CHECKS: Mapping[str, Callable[[Frame, CheckSpec, DataSettings], CheckResult]] =
 def run_checks(frame: Frame, settings: DataSettings) -> list[Finding]:
     """Run every check that is not ``off``; return the ones that found something."""
     findings = []
+    view = _View(frame)
     for name, fn in _CHECKS.items():
         spec = settings.checks[name]
+        if name == "finite":  # the time checks are done: free their shared arrays
+            view.release()
         if spec.severity == "off":
             continue
-        positions, count, detail, failed = fn(frame, spec, settings)
+        positions, count, detail, failed = fn(view, spec, settings)
         if failed is None:
             failed = count > int(spec.thresholds.get("max_count", 0))
         if count or failed:

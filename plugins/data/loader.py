@@ -1,13 +1,25 @@
 """Read OHLCV files (CSV, ``.csv.gz``, Parquet) into :class:`Frame` objects of numpy arrays.
 
-Reading library: polars. Measured on 1,000,000 rows (``benchmarks/bench_data.py``): a lazy
-``scan_csv`` with the ISO timestamp parsed by one detected ``strptime`` format, collected
-with the streaming engine, is as fast as a bare ``pandas.read_csv`` that does not parse the
-timestamps at all, and about twice as fast as ``pandas.read_csv(parse_dates=...)``; its
-Parquet reader is several times faster again. pandas is not a runtime dependency.
+Reading library: polars, chosen by measurement (``benchmarks/bench_data.py``, 1,000,000
+rows, on a shared 2-core machine). A typed polars CSV read with the timestamp parsed is
+about as fast as ``pandas.read_csv(parse_dates=...)`` (pandas 3 parses ISO dates in C);
+polars reads Parquet faster than pandas, lets the phase read only the needed columns with
+explicit types in blocks, and is a dependency already (pandas, plus pyarrow for Parquet,
+would add two large ones).
 
-The fast path assumes good data; when polars refuses a file, or a column has gaps, a slow
-diagnostic pass (the ``csv`` module, or a read as text) finds the exact row to name.
+Three paths, fastest first; each falls back to the next at the first surprise:
+
+1. CSV fast path (:func:`_read_csv_blocks`): blocks of about 4 MiB of whole lines, parsed
+   by polars with explicit dtypes (no inference), the timestamp parsed with one detected
+   ``strptime`` format (``cache=False``), copied straight into numpy arrays allocated once.
+   Peak memory is about the arrays plus one block: never the whole file (polars given a
+   path maps it whole) nor a whole polars frame next to its numpy copy.
+2. Careful CSV path: polars ``scan_csv`` of the whole file, numbers as ``Float64``, text
+   stripped; used with ``symbol_column``, quotes, empty cells or values that do not parse.
+3. Diagnostics: the ``csv`` module (ragged rows) or a read as text (cells that do not
+   parse), to name the exact row.
+
+Parquet is read one column at a time (:func:`_read_parquet_columns`) for the same reason.
 """
 
 from __future__ import annotations
@@ -15,11 +27,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from harness.plugins.data.settings import ALIASES, CANONICAL, DataSettings
 
@@ -31,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Frame", "LoadError", "read_file"]
 
 _ROW = "__row"
+_TS = "__timestamp"
 _SYM = "__symbol"
 _ISO_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:(?P<sep>[T ])\d{2}:\d{2}(?P<sec>:\d{2})?(?P<frac>\.\d+)?)?"
@@ -39,6 +53,11 @@ _ISO_RE = re.compile(
 _INT_RE = re.compile(r"^-?\d+$")
 _FLOAT_RE = re.compile(r"^-?\d+\.\d*$")
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+#: The CSV fast path parses blocks of this many bytes, this many at once (in parallel);
+#: measured best of 1-4 MiB x 1-16 (more in flight raises the peak memory, fewer blocks
+#: at once leave cores idle).
+BLOCK_BYTES = 2 << 20
+BLOCKS_AT_ONCE = 8
 
 
 class LoadError(Exception):
@@ -49,7 +68,8 @@ class LoadError(Exception):
 class Frame:
     """The bars of one symbol as read from one file, before any check.
 
-    :param rows: 1-based data row numbers in the file (the header is not counted).
+    :param rows: 1-based data row numbers in the file (the header is not counted), or
+        ``None`` when they are simply ``position + 1`` (no copy of 8 bytes a row then).
     :param timestamp: ns since the epoch, UTC; meaningless where ``ts_ok`` is False.
     :param values: canonical column -> float64 array (all NaN for an absent column).
     :param missing: canonical columns absent from the file.
@@ -58,7 +78,7 @@ class Frame:
 
     file: str
     symbol: str
-    rows: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int64] | None
     timestamp: npt.NDArray[np.int64]
     ts_ok: npt.NDArray[np.bool_]
     values: dict[str, npt.NDArray[np.float64]]
@@ -67,6 +87,10 @@ class Frame:
 
     def __len__(self) -> int:
         return len(self.timestamp)
+
+    def row(self, position: int) -> int:
+        """The 1-based data row number in the file of the row at ``position``."""
+        return position + 1 if self.rows is None else int(self.rows[position])
 
 
 def symbol_from_path(path: Path) -> str:
@@ -168,22 +192,31 @@ def _localise(expr: pl.Expr, settings: DataSettings) -> pl.Expr:
     ).dt.convert_time_zone("UTC")
 
 
-def _text_ts_expr(col: str, sample: str | None, settings: DataSettings) -> pl.Expr:
-    """Expression parsing text timestamps ``col`` to Int64 ns UTC (null when bad)."""
+def _text_ts_expr(
+    col: str, sample: str | None, settings: DataSettings, *, fast: bool = False
+) -> pl.Expr:
+    """Expression parsing text timestamps ``col`` to Int64 ns UTC (null when bad).
+
+    ``strptime`` runs with ``cache=False``: bar timestamps are unique, so polars' cache of
+    parsed values costs about three times the parse itself. ``fast`` (the fast CSV path):
+    no stripping of spaces, and a value that does not parse raises (strict parsing is
+    faster; the caller then takes the careful path, which strips and nulls bad values).
+    """
     import polars as pl
 
-    src = pl.col(col)
+    strict = fast
+    src = pl.col(col) if fast else pl.col(col).str.strip_chars()
     unit = settings.timestamp_unit
     if sample is not None and unit != "iso" and settings.timestamp_format is None:
         if _INT_RE.match(sample) or unit in _NS_PER:
             if _FLOAT_RE.match(sample) and not _INT_RE.match(sample):
                 mult = _NS_PER[_epoch_unit(float(sample), settings)]
-                return (src.cast(pl.Float64, strict=False) * mult).round(0).cast(pl.Int64)
+                return (src.cast(pl.Float64, strict=strict) * mult).round(0).cast(pl.Int64)
             mult = _NS_PER[_epoch_unit(float(sample), settings)]
-            return src.cast(pl.Int64, strict=False) * mult
+            return src.cast(pl.Int64, strict=strict) * mult
         if _FLOAT_RE.match(sample):
             mult = _NS_PER[_epoch_unit(float(sample), settings)]
-            return (src.cast(pl.Float64, strict=False) * mult).round(0).cast(pl.Int64)
+            return (src.cast(pl.Float64, strict=strict) * mult).round(0).cast(pl.Int64)
     fmt = settings.timestamp_format
     match = _ISO_RE.match(sample) if sample is not None and fmt is None else None
     if match is not None:
@@ -196,16 +229,18 @@ def _text_ts_expr(col: str, sample: str | None, settings: DataSettings) -> pl.Ex
         fmt += "" if tz is None else ("Z" if tz == "Z" else "%#z")
         aware = tz is not None and tz != "Z"
         if tz == "Z":
-            parsed = src.str.strptime(pl.Datetime("ns"), fmt, strict=False)
+            parsed = src.str.strptime(pl.Datetime("ns"), fmt, strict=strict, cache=False)
             return parsed.dt.epoch("ns")
     elif fmt is not None:
         aware = "%z" in fmt or "%#z" in fmt or "%:z" in fmt
     else:
-        return src.str.to_datetime(time_unit="ns", time_zone="UTC", strict=False).dt.epoch("ns")
+        parsed = src.str.to_datetime(time_unit="ns", time_zone="UTC", strict=strict, cache=False)
+        return parsed.dt.epoch("ns")
     if aware:
-        parsed = src.str.strptime(pl.Datetime("ns", "UTC"), fmt, strict=False)
+        parsed = src.str.strptime(pl.Datetime("ns", "UTC"), fmt, strict=strict, cache=False)
     else:
-        parsed = _localise(src.str.strptime(pl.Datetime("ns"), fmt, strict=False), settings)
+        naive = src.str.strptime(pl.Datetime("ns"), fmt, strict=strict, cache=False)
+        parsed = _localise(naive, settings)
     return parsed.dt.epoch("ns")
 
 
@@ -214,11 +249,11 @@ def _text_ts_expr(col: str, sample: str | None, settings: DataSettings) -> pl.Ex
 # --------------------------------------------------------------------------------------
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def _open_text(path: Path) -> TextIO:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")  # type: ignore[return-value]
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
     return path.open("r", encoding="utf-8", errors="replace", newline="")
 
 
@@ -244,18 +279,29 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
     import polars as pl
 
     sep = settings.delimiter
+    # header and a sample from the first KiB only: polars given the path would map (or
+    # decompress) the whole file even for a few rows, which costs the file's size in memory
+    start: Path | bytes = _head(path)
     try:
-        header = pl.read_csv(path, n_rows=0, separator=sep, infer_schema=False).columns
+        header = pl.read_csv(start, n_rows=0, separator=sep, infer_schema=False).columns
     except pl.exceptions.NoDataError:
         raise LoadError(f"{display}: empty file (no header)") from None
     except pl.exceptions.ComputeError as exc:
         raise LoadError(f"{display}: not a CSV file ({_first_line(exc)})") from None
     mapping, missing = resolve_columns(header, settings, display)
     ts_col = mapping["timestamp"]
-    head = pl.read_csv(path, n_rows=100, separator=sep, infer_schema=False, columns=[ts_col])
+    try:
+        head = pl.read_csv(start, n_rows=100, separator=sep, infer_schema=False, columns=[ts_col])
+    except pl.exceptions.PolarsError:  # a ragged head: the full read names the row
+        head = pl.DataFrame({ts_col: []}, schema={ts_col: pl.String})
     sample = next((str(v).strip() for v in head[ts_col] if v is not None and v.strip()), None)
 
     numeric = [c for c in CANONICAL[1:] if c in mapping]
+    if settings.symbol_column is None:
+        fast = _read_csv_blocks(path, header, mapping, numeric, sample, settings)
+        if fast is not None:
+            timestamp, values = fast
+            return [_from_arrays(display, symbol_from_path(path), timestamp, values, missing)]
 
     def build(overrides: Mapping[str, Any]) -> pl.LazyFrame:
         lazy = pl.scan_csv(
@@ -277,7 +323,7 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
     try:
         frame = build({mapping[c]: pl.Float64 for c in numeric}).collect(engine="streaming")
         ragged = frame.select(pl.col(c).null_count() for c in numeric).sum_horizontal().item()
-    except pl.exceptions.ComputeError:
+    except pl.exceptions.PolarsError:
         frame, ragged = None, 1
     if ragged:
         bad = _ragged_row(path, sep)
@@ -287,6 +333,127 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
     if frame is None:
         frame, parse_errors = _read_csv_as_text(build, mapping, numeric)
     return _split(frame, display, path, settings, missing, parse_errors)
+
+
+def _head(path: Path, size: int = 64 << 10) -> Path | bytes:
+    """The file's first whole lines (about ``size`` bytes, decompressed), or the path when
+    the first line is longer."""
+    stream, _ = _open_binary(path)
+    with stream:
+        data = stream.read(size)
+        if len(data) < size:
+            return data
+    cut = data.rfind(b"\n")
+    return data[: cut + 1] if cut > 0 else path
+
+
+def _open_binary(path: Path) -> tuple[BinaryIO, int]:
+    """The file, decompressed if gzip, and an upper guess of its (decompressed) size."""
+    size = path.stat().st_size
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+        if magic == b"\x1f\x8b" and size >= 4:
+            probe.seek(-4, io.SEEK_END)  # ISIZE: the size modulo 2**32 of the last member
+            isize = int.from_bytes(probe.read(4), "little")
+            return gzip.open(path, "rb"), max(isize, size * 4)  # type: ignore[return-value]
+    return path.open("rb"), size
+
+
+def _line_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """Blocks of about ``size`` bytes of whole lines (the last one may lack its newline)."""
+    rest = b""
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            if rest:
+                yield rest
+            return
+        buf = rest + chunk if rest else chunk
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            rest = buf[cut:]
+            yield buf[:cut]
+        else:
+            rest = buf
+
+
+def _read_csv_blocks(
+    path: Path,
+    header: list[str],
+    mapping: Mapping[str, str],
+    numeric: list[str],
+    sample: str | None,
+    settings: DataSettings,
+) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]] | None:
+    """Fast path: parse the file in blocks of whole lines straight into numpy arrays.
+
+    Blocks of :data:`BLOCK_BYTES` are parsed :data:`BLOCKS_AT_ONCE` at a time, by polars
+    in parallel (``collect_all``; typed columns, only the needed ones, the timestamp parsed
+    by one format), and copied into arrays allocated once for the whole file (sized from the
+    file size: pages never written cost no memory, and the arrays are shrunk in place at the
+    end). Neither the whole file nor a whole polars frame is ever held, so the peak is about
+    the arrays plus one group of blocks. Returns ``None`` (the caller takes the careful
+    path) at the first surprise: a quote character, an empty cell, a value that does not
+    parse, a ragged row, duplicated header names.
+    """
+    import numpy as np
+    import polars as pl
+
+    if len(set(header)) != len(header):
+        return None
+    wanted = [mapping["timestamp"], *(mapping[c] for c in numeric)]
+    schema = {name: pl.Float64 if name in wanted[1:] else pl.String for name in header}
+    exprs = [
+        _text_ts_expr(mapping["timestamp"], sample, settings, fast=True).alias(_TS),
+        *(pl.col(mapping[c]).alias(c) for c in numeric),
+    ]
+    stream, size = _open_binary(path)
+    timestamp = np.empty(0, dtype=np.int64)
+    values = {c: np.empty(0, dtype=np.float64) for c in numeric}
+    n = 0
+    with stream:
+        stream.readline()  # the header, already read
+        blocks = _line_blocks(stream, BLOCK_BYTES)
+        while group := list(itertools.islice(blocks, BLOCKS_AT_ONCE)):
+            if any(b'"' in block for block in group):
+                return None
+            lazy = [
+                pl.scan_csv(
+                    block, has_header=False, schema=schema, separator=settings.delimiter
+                ).select(exprs)
+                for block in group
+            ]
+            try:
+                frames = pl.collect_all(lazy)
+            except pl.exceptions.PolarsError:
+                return None
+            for block, df in zip(group, frames, strict=True):
+                if any(column.null_count() for column in df.get_columns()):
+                    return None
+                k = df.height
+                if n + k > len(timestamp):
+                    per_row = len(block) / max(k, 1)
+                    cap = max(n + k, int(size / per_row * 1.25) + 1024, len(timestamp) * 3 // 2)
+                    timestamp = _grow(timestamp, cap)
+                    values = {c: _grow(v, cap) for c, v in values.items()}
+                timestamp[n : n + k] = df[_TS].to_numpy()
+                for c in numeric:
+                    values[c][n : n + k] = df[c].to_numpy()
+                n += k
+            del lazy, frames, group
+    timestamp = _grow(timestamp, n)
+    return timestamp, {c: _grow(v, n) for c, v in values.items()}
+
+
+def _grow(array: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+    """``array`` resized in place to ``size`` (``realloc``: no second copy when it can)."""
+    import numpy as np
+
+    if array.size == 0:
+        return np.empty(size, dtype=array.dtype)
+    if len(array) != size:
+        array.resize(size, refcheck=False)
+    return array
 
 
 def _read_csv_as_text(
@@ -350,15 +517,74 @@ def _read_parquet(path: Path, display: str, settings: DataSettings) -> list[Fram
             f"{display}: column {ts_col!r} (timestamp) is {ts_type}, expected a datetime,"
             " a date, epoch numbers or text"
         )
+    if settings.symbol_column is None:
+        return [_read_parquet_columns(path, display, ts_expr, mapping, numeric, missing)]
     exprs = [
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW),
         ts_expr.alias("timestamp"),
         *(pl.col(mapping[c]).cast(pl.Float64).alias(c) for c in numeric),
     ]
-    if settings.symbol_column is not None:
+    if settings.symbol_column is not None:  # rows of a symbol are not contiguous
+        exprs.append(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW))
         exprs.append(pl.col(settings.symbol_column).cast(pl.String).alias(_SYM))
     frame = pl.scan_parquet(path).select(exprs).collect()
     return _split(frame, display, path, settings, missing, {})
+
+
+def _read_parquet_columns(
+    path: Path,
+    display: str,
+    ts_expr: pl.Expr,
+    mapping: Mapping[str, str],
+    numeric: list[str],
+    missing: tuple[str, ...],
+) -> Frame:
+    """Read one column at a time into numpy, so that at most one column is held twice.
+
+    A whole-frame read holds every column in polars' chunks (one per row group) while the
+    contiguous numpy copies are made: twice the data. Reading column by column lets the
+    allocator reuse one column's chunks for the next and costs no time (measured).
+    """
+    import numpy as np
+    import polars as pl
+
+    lazy = pl.scan_parquet(path)
+    ts = lazy.select(ts_expr.alias("timestamp")).collect().to_series()
+    ts_ok = ts.is_not_null().to_numpy()
+    errors: dict[str, npt.NDArray[np.int64]] = {}
+    if not ts_ok.all():
+        errors["timestamp"] = np.flatnonzero(~ts_ok).astype(np.int64)
+        ts = ts.fill_null(0)
+    timestamp = _own(ts).astype(np.int64, copy=False)
+    del ts
+    n = len(timestamp)
+    values: dict[str, npt.NDArray[np.float64]] = {}
+    for canon in CANONICAL[1:]:
+        if canon in numeric:
+            column = lazy.select(pl.col(mapping[canon]).cast(pl.Float64)).collect().to_series()
+            values[canon] = _own(column).astype(np.float64, copy=False)
+            del column
+        else:
+            values[canon] = np.full(n, np.nan)
+    return Frame(
+        file=display,
+        symbol=symbol_from_path(path),
+        rows=None,
+        timestamp=timestamp,
+        ts_ok=ts_ok,
+        values=values,
+        missing=missing,
+        parse_errors=errors,
+    )
+
+
+def _own(series: pl.Series) -> npt.NDArray[Any]:
+    """A contiguous numpy array of ``series`` (nulls of floats as NaN), owned by numpy when
+    the series has several chunks (copied chunk by chunk, the chunks are then freed)."""
+    import numpy as np
+
+    if series.n_chunks() == 1:
+        return series.to_numpy()
+    return np.concatenate([chunk.to_numpy() for chunk in series.get_chunks()])
 
 
 # --------------------------------------------------------------------------------------
@@ -398,6 +624,29 @@ def _split(
     return frames
 
 
+def _from_arrays(
+    display: str,
+    symbol: str,
+    timestamp: npt.NDArray[np.int64],
+    values: dict[str, npt.NDArray[np.float64]],
+    missing: tuple[str, ...],
+) -> Frame:
+    """A frame of arrays read by the fast path (every timestamp parsed, rows in file order)."""
+    import numpy as np
+
+    n = len(timestamp)
+    full = {c: values[c] if c in values else np.full(n, np.nan) for c in CANONICAL[1:]}
+    return Frame(
+        file=display,
+        symbol=symbol,
+        rows=None,
+        timestamp=timestamp,
+        ts_ok=np.ones(n, dtype=bool),
+        values=full,
+        missing=missing,
+    )
+
+
 def _to_frame(
     frame: pl.DataFrame,
     display: str,
@@ -405,31 +654,43 @@ def _to_frame(
     missing: tuple[str, ...],
     parse_errors: dict[str, npt.NDArray[np.int64]],
 ) -> Frame:
+    """Move ``frame``'s columns into numpy arrays, one column at a time (``frame`` is
+    emptied): each is made contiguous by polars, then handed over without a copy, so the
+    peak is the data plus one column, not twice the data."""
     import numpy as np
 
-    ts = frame["timestamp"]
+    n = frame.height
+    ts = frame.drop_in_place("timestamp")
     ts_ok = ts.is_not_null().to_numpy()
     errors = dict(parse_errors)
     if not ts_ok.all():
         errors["timestamp"] = np.flatnonzero(~ts_ok).astype(np.int64)
-    n = frame.height
+        ts = ts.fill_null(0)
+    timestamp = _to_numpy(ts).astype(np.int64, copy=False)
+    del ts
     values: dict[str, npt.NDArray[np.float64]] = {}
     for canon in CANONICAL[1:]:
         if canon in frame.columns:
-            values[canon] = np.ascontiguousarray(frame[canon].to_numpy(), dtype=np.float64)
+            values[canon] = _to_numpy(frame.drop_in_place(canon)).astype(np.float64, copy=False)
         else:
             values[canon] = np.full(n, np.nan)
+    rows = None
     if _ROW in frame.columns:
-        rows = frame[_ROW].to_numpy().astype(np.int64, copy=False)
-    else:
-        rows = np.arange(1, n + 1, dtype=np.int64)
+        rows = _to_numpy(frame.drop_in_place(_ROW)).astype(np.int64, copy=False)
     return Frame(
         file=display,
         symbol=symbol,
         rows=rows,
-        timestamp=ts.fill_null(0).to_numpy().astype(np.int64, copy=False),
+        timestamp=timestamp,
         ts_ok=ts_ok,
         values=values,
         missing=missing,
         parse_errors=errors,
     )
+
+
+def _to_numpy(series: pl.Series) -> npt.NDArray[Any]:
+    """One contiguous numpy array of ``series`` (zero-copy once rechunked, without nulls)."""
+    if series.n_chunks() > 1:
+        series = series.rechunk()
+    return series.to_numpy()

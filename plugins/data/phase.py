@@ -10,22 +10,22 @@ from __future__ import annotations
 import glob
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from harness.errors import PhaseFailed, RetryableError
 from harness.plugins.data.checks import Finding, run_checks
 from harness.plugins.data.loader import Frame, LoadError, read_file
 from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.data.settings import DataSettings, interval_seconds
 
-from harness.errors import PhaseFailed, RetryableError
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from harness.artifacts import Artifacts
     from harness.config import Phase
     from harness.context import PhaseContext
     from harness.outcomes import PhaseResult
@@ -177,27 +177,30 @@ def to_bars(frame: Frame) -> Bars:
     """The frame's valid rows, sorted by time, first of each duplicated timestamp kept."""
     import numpy as np
 
-    keep = frame.ts_ok
-    ts = frame.timestamp[keep]
-    order = np.argsort(ts, kind="stable")
-    if len(ts) > 1 and not (order == np.arange(len(ts))).all():
+    keep = None if frame.ts_ok.all() else frame.ts_ok
+    ts = frame.timestamp if keep is None else frame.timestamp[keep]
+    order = None
+    if len(ts) > 1 and (ts[1:] < ts[:-1]).any():
+        order = np.argsort(ts, kind="stable")
         ts = ts[order]
-    else:
-        order = None
-    first = np.ones(len(ts), dtype=bool)
-    first[1:] = ts[1:] != ts[:-1]
-    dedupe = not first.all()
+    first = None
+    if len(ts) > 1:
+        same = ts[1:] == ts[:-1]
+        if same.any():
+            first = np.ones(len(ts), dtype=bool)
+            first[1:] = ~same
 
     def column(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        out = values[keep] if not keep.all() else values
+        # views of the frame's arrays when the file was clean: no copy
+        out = values if keep is None else values[keep]
         if order is not None:
             out = out[order]
-        return out[first] if dedupe else out
+        return out if first is None else out[first]
 
     return Bars(
         symbol=frame.symbol,
         source=frame.file,
-        timestamp=ts[first] if dedupe else ts,
+        timestamp=ts if first is None else ts[first],
         open=column(frame.values["open"]),
         high=column(frame.values["high"]),
         low=column(frame.values["low"]),
@@ -215,7 +218,7 @@ def iso(ns: int) -> str:
     """``1362096000000000000`` -> ``"2013-03-01T00:00:00Z"``."""
     import numpy as np
 
-    unit = "s" if ns % 1_000_000_000 == 0 else "ns"
+    unit: Literal["s", "ns"] = "s" if ns % 1_000_000_000 == 0 else "ns"
     return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
 
 
@@ -229,7 +232,7 @@ def issue_data(frame: Frame, finding: Finding, max_examples: int) -> dict[str, A
         "severity": finding.severity,
         "failed": finding.failed,
         "count": finding.count,
-        "rows": [int(frame.rows[p]) for p in shown],
+        "rows": [frame.row(int(p)) for p in shown],
         "timestamps": [iso(int(frame.timestamp[p])) if frame.ts_ok[p] else None for p in shown],
         "detail": dict(finding.detail),
     }
@@ -242,7 +245,7 @@ def describe(frame: Frame, finding: Finding, max_examples: int = 3) -> str:
     shown = finding.positions[:max_examples]
     if len(shown):
         where = ", ".join(
-            f"row {int(frame.rows[p])}"
+            f"row {frame.row(int(p))}"
             + (f" at {iso(int(frame.timestamp[p]))}" if frame.ts_ok[p] else "")
             for p in shown
         )
@@ -346,7 +349,9 @@ def _reader(ctx: PhaseContext, settings: DataSettings) -> Reader:
         try:
             return ctx.retry(attempt, path, display, name=f"read {display}")
         except RetryableError as exc:
-            raise LoadError(f"{display}: cannot read: {exc}") from None
+            cause = exc.__cause__
+            why = cause.strerror if isinstance(cause, OSError) and cause.strerror else exc
+            raise LoadError(f"{display}: cannot read: {why}") from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             raise LoadError(f"{display}: cannot read: {exc.strerror or exc}") from None
 
@@ -425,7 +430,7 @@ def resume_phase(phase: Phase, ctx: PhaseContext) -> None:
     )
 
 
-def summarize_section(artifacts: Mapping[str, Any] | Any) -> dict[str, Any] | None:
+def summarize_section(artifacts: Artifacts) -> dict[str, Any] | None:
     """The ``data`` summary section from what the data phases recorded."""
     if SUMMARY_ARTIFACT not in artifacts:
         return None

@@ -46,6 +46,12 @@ CHECKS: Mapping[str, tuple[Severity, Mapping[str, Any], str]] = {
     "parse": ("error", {"max_count": 0}, "cells that are not numbers / timestamps"),
     "order": ("error", {"max_count": 0}, "timestamps earlier than the row before"),
     "duplicates": ("error", {"max_count": 0}, "timestamps equal to the row before"),
+    "too_close": (
+        "error",
+        {"max_count": 0, "tolerance": 0.0},
+        "bars less than one interval after the row before (by the clock, whatever the"
+        " calendar), beyond a relative `tolerance` of the interval",
+    ),
     "gaps": (
         "error",
         {"max_missing_bars": 3, "max_missing_fraction": 0.05},
@@ -169,7 +175,8 @@ def phase_schema() -> dict[str, Any]:
             "interval": {
                 "type": ["string", "null"],
                 "pattern": INTERVAL_RE.pattern,
-                "description": "expected bar interval (1m, 1h, 1d...); null: no gap check",
+                "description": "expected bar interval (1m, 1h, 1d...);"
+                " null: no gaps / too_close check",
             },
             "calendar": {
                 "enum": ["24/7", "weekdays", None],

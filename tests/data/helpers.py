@@ -1,7 +1,12 @@
-"""Small helpers shared by the data plugin tests: write tiny OHLCV files, load them."""
+"""Small helpers shared by the data plugin tests: write tiny OHLCV files, load them, run
+``harness run`` on them."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,36 @@ def checks(
 def failed_checks(report: DataReport) -> dict[str, list[int]]:
     """check -> first offending row numbers, for the failed error checks."""
     return {
-        finding.check: [int(frame.rows[p]) for p in finding.positions[:5]]
+        finding.check: [frame.row(int(p)) for p in finding.positions[:5]]
         for frame, finding in report.errors
     }
+
+
+HARNESS = Path(sys.executable).with_name("harness")
+
+
+def harness_run(cwd: Path, *args: str, toml: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``harness run ARGS`` in ``cwd`` (writing ``harness.toml`` first when given)."""
+    if toml is not None:
+        (cwd / "harness.toml").write_text(toml, encoding="utf-8")
+    env = {**os.environ, "HARNESS_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_COLOR": "1"}
+    return subprocess.run(
+        [str(HARNESS), "run", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def run_events(cwd: Path) -> list[dict[str, Any]]:
+    """The events of the latest run under ``cwd/runs``."""
+    lines = (cwd / "runs" / "latest" / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def run_summary(cwd: Path) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads((cwd / "runs" / "latest" / "summary.json").read_text())
+    return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from harness.plugins.data.loader import LoadError
 
 from .helpers import HEADER, good_rows, load, write_csv

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from harness.plugins.data.checks import weekday_time
 from harness.plugins.data.phase import failure_message, issue_data
 

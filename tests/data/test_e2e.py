@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import good_rows, write_csv
-
-HARNESS = Path(sys.executable).with_name("harness")
+from .helpers import HARNESS, good_rows, harness_run, run_events, run_summary, write_csv
 
 
 def _run(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "harness.toml").write_text(toml, encoding="utf-8")
-    env = {**os.environ, "HARNESS_DISABLE_PLUGIN_AUTOLOAD": "1", "NO_COLOR": "1"}
-    return subprocess.run(
-        [str(HARNESS), "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _events(tmp_path: Path) -> list[dict[str, object]]:
-    lines = (tmp_path / "runs" / "latest" / "events.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return harness_run(tmp_path, toml=toml)
 
 
 pytestmark = pytest.mark.skipif(not HARNESS.exists(), reason="harness CLI not installed")
@@ -54,13 +34,13 @@ def test_broken_file_fails_with_three_named_issues(tmp_path: Path) -> None:
     assert "bad.csv: duplicates: 1 row (row 3" in out
     assert "high_low: 1 row (row 5" in out
     assert "negative_volume: 1 row (row 8" in out
-    issues = [e for e in _events(tmp_path) if e["type"] == "data.issue"]
-    assert [(e["data"]["check"], e["data"]["rows"], e["level"]) for e in issues] == [  # type: ignore[index]
+    issues = [e for e in run_events(tmp_path) if e["type"] == "data.issue"]
+    assert [(e["data"]["check"], e["data"]["rows"], e["level"]) for e in issues] == [
         ("duplicates", [3], "error"),
         ("high_low", [5], "error"),
         ("negative_volume", [8], "error"),
     ]
-    summary = json.loads((tmp_path / "runs" / "latest" / "summary.json").read_text())
+    summary = run_summary(tmp_path)
     assert summary["data"]["errors"] == 3
 
 
@@ -74,7 +54,7 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 def test_shipped_sample_passes(tmp_path: Path) -> None:
     result = _run(tmp_path, '[phases.data]\ninterval = "1d"\ncalendar = "weekdays"\n')
     assert result.returncode == 0, result.stdout + result.stderr
-    summary = json.loads((tmp_path / "runs" / "latest" / "summary.json").read_text())
+    summary = run_summary(tmp_path)
     assert summary["data"]["symbols"] == ["AAPL", "GOOG", "IBM", "MSFT"]
     assert summary["data"]["errors"] == 0
     assert summary["data"]["rows"] > 2800
