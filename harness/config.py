@@ -133,6 +133,10 @@ def _parse_toml(text: str, display: str) -> dict[str, Any]:
         if match := _TOML_POS.search(msg):
             line, column = int(match[1]), int(match[2])
             msg = msg[: match.start()].strip()
+        elif "(at end of document)" in msg:
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+            msg = msg.replace("(at end of document)", "").strip() + " at end of file"
         raise ConfigError(f"invalid TOML: {msg}", path=display, line=line, column=column) from None
 
 
