@@ -136,8 +136,9 @@ def summarize(session: Session) -> Mapping[str, Any] | None:
 
     :param session: the run, with ``session.reports`` (the per-phase reports).
     :returns: a mapping of section name to JSON-serialisable value, merged into
-        the summary's ``sections``. Two plugins contributing the same section
-        name is a plugin error (the first one wins).
+        the top level of ``summary.json`` (the strategy phase adds ``capital``
+        and ``trades``). A name the core uses, or one another plugin already
+        contributed, is a plugin error: the section is left out and reported.
 
     *Isolated.* Fires once after the ``session_end`` event, on success, failure,
     timeout and interrupt alike.
