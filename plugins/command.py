@@ -4,7 +4,8 @@
 
     run = ["pytest", "-q"]      # argv, no shell
     cwd = "."                   # relative to the config file
-    env = { FOO = "1" }         # added to the inherited environment
+    env = { FOO = "1" }         # added to the inherited environment; values of secret-looking
+                                # names (API_KEY, DB_PASSWORD...) are redacted from all output
     inherit_env = true
     tail_lines = 20             # lines of stdout/stderr kept in the result
     retry = false               # true: a non-zero exit is retryable (error policy decides)
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 from collections import deque
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from harness import Phase, PhaseContext
 
 NAME = "command"
+_SECRET_NAME = re.compile(r"(?i)(secret|token|passw|api[_-]?key|private[_-]?key|credential)")
 
 PHASE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -85,6 +88,9 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
         return PhaseResult.skipped(f"dry run: would run {argv}")
     env = dict(os.environ) if s["inherit_env"] else {}
     env.update(s["env"])
+    for key, value in s["env"].items():
+        if _SECRET_NAME.search(key):  # API_KEY, DB_PASSWORD...: never echo it back
+            ctx.add_secret(value)
     cwd = ctx.resolve_path(s["cwd"])
     tail_n = int(s["tail_lines"])
     out: deque[str] = deque(maxlen=max(tail_n, 1))

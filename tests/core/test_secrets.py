@@ -103,3 +103,26 @@ def test_secret_never_written(tmp_path: Path) -> None:
     assert len(notes) >= 3  # the raising phase is retried by the built-in policy
     assert notes[0]["data"]["key"] == "***"
     assert notes[0]["data"]["nested"] == [{"k": "Bearer ***"}]
+
+
+def test_command_env_secret_is_redacted(tmp_path: Path) -> None:
+    """A secret-looking ``env`` name of a command phase: its value never comes back out."""
+    value = "sk-live-" + "ENVSECRET42"
+    write(
+        tmp_path / "harness.toml",
+        f"""
+        [phases.leak]
+        plugin = "command"
+        run = {py_cmd("import os, sys; print('key', os.environ['MY_API_KEY']); sys.exit(3)")}
+        env = {{ MY_API_KEY = "{value}" }}
+        """,
+    )
+    result = harness("run", cwd=tmp_path)
+    assert result.code == 1
+    assert "key ***" in result.stdout
+    run_dir = latest(tmp_path)
+    check_run(run_dir)
+    assert value not in result.output
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert value.encode() not in path.read_bytes(), path
