@@ -30,7 +30,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
@@ -257,14 +257,32 @@ def _open_text(path: Path) -> TextIO:
     return path.open("r", encoding="utf-8", errors="replace", newline="")
 
 
-def _ragged_row(path: Path, delimiter: str) -> tuple[int, int, int] | None:
-    """First data row whose field count differs from the header's: (row, expected, got)."""
+def _first_fields(path: Path, delimiter: str) -> list[str]:
+    """The fields of the file's first line, as written (polars renames duplicates)."""
+    with _open_text(path) as handle:
+        return next(csv.reader(handle, delimiter=delimiter), [])
+
+
+def _has_header(first: list[str], settings: DataSettings) -> bool:
+    """Whether the first CSV line is a header (``header = "auto"``: unless all numbers)."""
+    if settings.header != "auto":
+        return bool(settings.header)
+    for field_ in first:
+        try:
+            float(field_.strip())
+        except ValueError:
+            return True
+    return False
+
+
+def _ragged_row(path: Path, delimiter: str, has_header: bool = True) -> tuple[int, int, int] | None:
+    """First data row whose field count differs from the first line's: (row, expected, got)."""
     with _open_text(path) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             return None
-        for row_no, fields in enumerate(reader, start=1):
+        for row_no, fields in enumerate(reader, start=1 if has_header else 2):
             if fields and len(fields) != len(header):
                 return row_no, len(header), len(fields)
     return None
@@ -288,17 +306,30 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
         raise LoadError(f"{display}: empty file (no header)") from None
     except pl.exceptions.ComputeError as exc:
         raise LoadError(f"{display}: not a CSV file ({_first_line(exc)})") from None
+    first = _first_fields(path, sep)
+    has_header = _has_header(first, settings)
+    if not has_header:  # exchange dumps (Binance klines...): positions name the columns
+        header = [f"column_{i}" for i in range(1, len(first) + 1)]
+        positional = {c: header[i] for i, c in enumerate(CANONICAL) if i < len(header)}
+        settings = replace(settings, columns={**positional, **settings.columns})
     mapping, missing = resolve_columns(header, settings, display)
     ts_col = mapping["timestamp"]
     try:
-        head = pl.read_csv(start, n_rows=100, separator=sep, infer_schema=False, columns=[ts_col])
+        head = pl.read_csv(  # all columns, named by us: polars' headerless names vary
+            start,
+            n_rows=100,
+            separator=sep,
+            infer_schema=False,
+            has_header=has_header,
+            new_columns=None if has_header else header,
+        ).select(ts_col)
     except pl.exceptions.PolarsError:  # a ragged head: the full read names the row
         head = pl.DataFrame({ts_col: []}, schema={ts_col: pl.String})
     sample = next((str(v).strip() for v in head[ts_col] if v is not None and v.strip()), None)
 
     numeric = [c for c in CANONICAL[1:] if c in mapping]
     if settings.symbol_column is None:
-        fast = _read_csv_blocks(path, header, mapping, numeric, sample, settings)
+        fast = _read_csv_blocks(path, header, mapping, numeric, sample, settings, has_header)
         if fast is not None:
             timestamp, values = fast
             return [_from_arrays(display, symbol_from_path(path), timestamp, values, missing)]
@@ -308,6 +339,8 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
             path,
             separator=sep,
             infer_schema=False,
+            has_header=has_header,
+            new_columns=None if has_header else header,
             schema_overrides=overrides,
         )
         exprs: list[pl.Expr] = [_text_ts_expr(ts_col, sample, settings).alias("timestamp")]
@@ -326,10 +359,11 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
     except pl.exceptions.PolarsError:
         frame, ragged = None, 1
     if ragged:
-        bad = _ragged_row(path, sep)
+        bad = _ragged_row(path, sep, has_header)
         if bad is not None:
             row, want, got = bad
-            raise LoadError(f"{display}: row {row}: {got} fields, the header has {want}")
+            what = "the header has" if has_header else "the first row has"
+            raise LoadError(f"{display}: row {row}: {got} fields, {what} {want}")
     if frame is None:
         frame, parse_errors = _read_csv_as_text(build, mapping, numeric)
     return _split(frame, display, path, settings, missing, parse_errors)
@@ -384,6 +418,7 @@ def _read_csv_blocks(
     numeric: list[str],
     sample: str | None,
     settings: DataSettings,
+    has_header: bool = True,
 ) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]] | None:
     """Fast path: parse the file in blocks of whole lines straight into numpy arrays.
 
@@ -412,7 +447,8 @@ def _read_csv_blocks(
     values = {c: np.empty(0, dtype=np.float64) for c in numeric}
     n = 0
     with stream:
-        stream.readline()  # the header, already read
+        if has_header:
+            stream.readline()  # the header, already read
         blocks = _line_blocks(stream, BLOCK_BYTES)
         while group := list(itertools.islice(blocks, BLOCKS_AT_ONCE)):
             if any(b'"' in block for block in group):

@@ -145,6 +145,13 @@ def phase_schema() -> dict[str, Any]:
             },
             "format": {"enum": ["auto", "csv", "parquet"], "default": "auto"},
             "delimiter": {"type": "string", "minLength": 1, "maxLength": 1, "default": ","},
+            "header": {
+                "enum": ["auto", True, False],
+                "default": "auto",
+                "description": "CSV header line: auto (a first line of numbers only is data),"
+                " true, or false (columns are column_1, column_2...; unmapped ones default to"
+                " timestamp, open, high, low, close, volume by position, as in exchange dumps)",
+            },
             "columns": {
                 "type": "object",
                 "description": "canonical name -> column name in the files",
@@ -220,6 +227,7 @@ class DataSettings:
     paths: tuple[str, ...] | None = None
     format: Literal["auto", "csv", "parquet"] = "auto"
     delimiter: str = ","
+    header: Literal["auto"] | bool = "auto"
     columns: Mapping[str, str] = field(default_factory=dict)
     symbol_column: str | None = None
     timestamp_unit: str = "auto"
@@ -246,6 +254,7 @@ class DataSettings:
             paths=tuple(paths) if paths else None,
             format=raw.get("format", "auto"),
             delimiter=raw.get("delimiter", ","),
+            header=raw.get("header", "auto"),
             columns=dict(raw.get("columns") or {}),
             symbol_column=raw.get("symbol_column"),
             timestamp_unit=raw.get("timestamp_unit", "auto"),
