@@ -321,11 +321,32 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
             for report in session.reports:
                 if report.status == "skipped" and not report.message:
                     report.message = f"not run: interrupted by {exc.signame}"
+        except Exception as exc:  # a bug in harness itself: still leave a summary behind
+            interrupts.hold()
+            _internal_error(session, exc)
         interrupts.hold()
         exit_code = _exit_code(session, interrupted)
         return _finish(session, prepared, exit_code)
     finally:
         interrupts.uninstall()
+
+
+def _internal_error(session: Session, exc: Exception) -> None:
+    """Record a harness bug as an ``error`` event and exit code 3 (the traceback in data)."""
+    import traceback
+
+    text = f"{type(exc).__name__}: {exc}"
+    session.internal_error = f"internal error: {text}"
+    for report in session.reports:
+        if report.status == "skipped" and not report.message:
+            report.message = "not run: internal error"
+    with contextlib.suppress(Exception):
+        session.emit(
+            "error",
+            f"internal error: {text}",
+            level="error",
+            data={"traceback": traceback.format_exception(exc)[-8:], "internal": True},
+        )
 
 
 def _exit_code(session: Session, interrupted: bool) -> int:
