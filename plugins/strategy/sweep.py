@@ -251,7 +251,8 @@ def _save_job(job: BacktestJob, folder: str) -> None:
     os.makedirs(folder)
     for name in _ARRAYS:
         np.save(os.path.join(folder, name + ".npy"), getattr(job.bars, name))
-    bars = dataclasses.replace(job.bars, **dict.fromkeys(_ARRAYS, None))
+    none: dict[str, Any] = dict.fromkeys(_ARRAYS)  # arrays travel as .npy files instead
+    bars = dataclasses.replace(job.bars, **none)
     blank = dataclasses.replace(job, fn=cast(Any, None), bars=bars)
     with open(os.path.join(folder, "job.pickle"), "wb") as f:
         pickle.dump(blank, f, pickle.HIGHEST_PROTOCOL)
