@@ -257,7 +257,9 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
     phases = _select(config, options.phases)
     if not phases:
         return RunOutcome(EXIT_NO_PHASES)
-    for result in call_each(prepared.plugins.pm.hook.configure, config=config):
+    for result in call_each(
+        prepared.plugins.pm.hook.configure, config=config, pluginmanager=prepared.plugins.pm
+    ):
         if result.error is not None:
             if isinstance(result.error, UsageError):
                 raise result.error

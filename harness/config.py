@@ -355,6 +355,14 @@ class Config:
             base.update(self._phase_plugins.get(phase, {}).get(name, {}))
         return base
 
+    def error(self, key: str, expected: str, given: object) -> ConfigError:
+        """A :class:`ConfigError` naming this config's file and ``key`` (a dotted path).
+
+        For plugins' ``configure``: ``raise config.error("phases.data.timezone",
+        "an IANA time zone", "'Mars/Olympus'")``.
+        """
+        return self._raw.error(key, expected, given)
+
     def resolve_path(self, path: str | Path) -> Path:
         """``path`` relative to the config file's folder (absolute paths unchanged)."""
         p = Path(path).expanduser()

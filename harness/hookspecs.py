@@ -101,15 +101,22 @@ def event_schemas() -> Mapping[str, Mapping[str, Any]] | None:
 
 
 @hookspec
-def configure(config: Config) -> None:
-    """Read your settings and build your state; the configuration is valid.
+def configure(config: Config, pluginmanager: pluggy.PluginManager) -> None:
+    """Read your settings, check what a schema cannot, and build your state.
 
-    :param config: the validated, frozen configuration;
+    :param config: the schema-valid, frozen configuration;
         ``config.plugin_settings(name)`` returns a plugin's table with its
-        schema's defaults applied.
+        schema's defaults applied, ``config.phases`` the phases.
+    :param pluginmanager: the run's plugin manager (to call hooks your plugin
+        added with :hook:`add_hookspecs`).
 
-    Fires once after validation, before the run directory exists. Nothing reads
-    the configuration file after this point.
+    Raise ``config.error(key, expected, given)`` (a :class:`~harness.ConfigError`)
+    for a setting that is well-typed but wrong (an unknown time zone, a
+    strategy nobody provides): the run stops before anything runs, with exit
+    code 4 and one line naming file, key, expected and given. Fires once after
+    schema validation, before the run directory exists, also for
+    ``harness plugins --check``. Nothing reads the configuration file after
+    this point.
     """
 
 

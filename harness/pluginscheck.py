@@ -52,7 +52,11 @@ def _configure_problems(prepared: Prepared) -> list[str]:
     from harness.hookcall import call_each
 
     problems: list[str] = []
-    for result in call_each(prepared.plugins.pm.hook.configure, config=prepared.config):
+    for result in call_each(
+        prepared.plugins.pm.hook.configure,
+        config=prepared.config,
+        pluginmanager=prepared.plugins.pm,
+    ):
         if result.error is not None:
             error = result.error
             problems.append(
