@@ -33,7 +33,16 @@ from harness.version import __version__
 __all__ = ["Prepared", "RunOptions", "RunOutcome", "prepare", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INTERNAL, EXIT_USAGE, EXIT_NO_PHASES = range(6)
+#: environment variables whose values are masked in every output, whatever prints them
+_SECRET_ENV = re.compile(r"(?i)(secret|token|passw|api_?key|private_?key|credential|(^|_)key$)")
+_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
 _NAMESPACED = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
+# a password in a URL's userinfo, or a secret-looking query parameter's value
+_URL_SECRETS = re.compile(
+    r"(://[^/@\s]*:)[^/@\s]+(?=@)"
+    r"|([?&][^=&#\s]*(?:key|token|secret|sig|pass)[^=&#\s]*=)[^&#\s]+",
+    re.IGNORECASE,
+)
 _SECRET_KEY = re.compile(r"(?i)(secret|token|passw|api[_-]?key|private[_-]?key|credential)")
 
 
@@ -149,6 +158,14 @@ def prepare(options: RunOptions) -> Prepared:
     )
     schemas, event_types = _collect_schemas(plugins)
     config = Config(raw, schemas, loaded=plugins.loaded, disabled=plugins.disabled)
+    runners = {impl.plugin_name for impl in plugins.pm.hook.phase_run.get_hookimpls()}
+    for phase in config.phases:
+        if phase.plugin in plugins.loaded and phase.plugin not in runners:
+            raise config.error(
+                f"phases.{phase.name}.plugin",
+                f"a plugin that runs phases (implements phase_run): {', '.join(sorted(runners))}",
+                repr(phase.plugin),
+            )
     return Prepared(raw, plugins, schemas, event_types, config)
 
 
@@ -176,7 +193,9 @@ def _masked(value: Any, redact: Any) -> Any:
         }
     if isinstance(value, list):
         return [_masked(v, redact) for v in value if v is not None]
-    return redact(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _URL_SECRETS.sub(lambda m: (m[1] or m[2]) + "***", redact(value))
+    return value
 
 
 def _run_dir(
@@ -196,9 +215,12 @@ def _run_dir(
             raise UsageError(f"--resume: {run_dir} holds no {STATE_FILE} to resume from")
         try:
             state = read_json(state_path)
-            return run_dir, str(state["run_id"]), state
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError) as exc:
             raise UsageError(f"--resume: {state_path} is unreadable: {exc}") from None
+        problem = _state_problem(state)
+        if problem:
+            raise UsageError(f"--resume: {state_path} is not a harness state file: {problem}")
+        return run_dir, str(state["run_id"]), state
     run_id = new_run_id()
     if options.output_dir is not None:
         run_dir = (
@@ -219,6 +241,19 @@ def _run_dir(
     except OSError as exc:
         raise UsageError(f"cannot create the run directory {run_dir}: {exc}") from None
     return run_dir, run_id, None
+
+
+def _state_problem(state: Any) -> str | None:
+    """Why ``state`` (a parsed ``state.json``) cannot be resumed, or ``None``."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    if not _RUN_ID.match(str(state.get("run_id", ""))):
+        return f"run_id {state.get('run_id')!r} is not a run id"
+    for key in ("sessions", "passed"):
+        value = state.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key} is not a list of names"
+    return None
 
 
 def _repair_events(run_dir: Path) -> int:
@@ -286,6 +321,9 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
         previous_sessions=tuple(state.get("sessions", ())) if state else (),
     )
     session.reports = [PhaseReport(p.name, p.plugin) for p in phases]
+    for name, value in os.environ.items():  # GITHUB_TOKEN, EXCHANGE_API_KEY...: never echoed
+        if _SECRET_ENV.search(name) and len(value) >= 8:
+            session.redactor.add(value)
     done = set(state.get("passed", ())) if state else set()
     interrupted = False
     interrupts.install()
@@ -295,10 +333,11 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
                 write_json_toml(
                     run_dir / CONFIG_FILE, _masked(config.document, session.redactor.redact)
                 )
-                for result in call_each(session.hook.session_start, session=session):
-                    if result.error is not None:
-                        session.internal_error = f"session_start of {result.plugin!r} failed"
-                        session.fault(result.plugin, "session_start", result.error)
+                failed = [
+                    r
+                    for r in call_each(session.hook.session_start, session=session)
+                    if r.error is not None
+                ]
                 session.emit(
                     "session_start",
                     f"harness {__version__}: config {config.display}",
@@ -314,6 +353,18 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
                         "pid": os.getpid(),
                     },
                 )
+                for result in failed:  # now every sink that could open is listening
+                    session.internal_error = f"session_start of {result.plugin!r} failed"
+                    assert result.error is not None
+                    session.fault(result.plugin, "session_start", result.error)
+                if state and state.get("config_hash") != config.hash:
+                    session.emit(
+                        "error",
+                        "resuming with a different configuration than the run started with "
+                        f"({state.get('config_hash', 'unknown')[:19]}... -> {config.hash[:19]}...)",
+                        level="warning",
+                        data={"previous_config_hash": state.get("config_hash"), "resume": True},
+                    )
             from harness.runner import run_phases
 
             run_phases(session, phases, done)

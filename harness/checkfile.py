@@ -30,7 +30,7 @@ def check_events(path: Path) -> list[str]:
     core_valid = jsonschema_rs.Draft202012Validator(core).is_valid
     types = _plugin_types()
     problems: list[str] = []
-    expected_seq, run_id = 1, None
+    expected_seq, run_id, ended = 1, None, False
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -52,7 +52,16 @@ def check_events(path: Path) -> list[str]:
             if error is not None:
                 key, expected, given = describe_error(error)
                 problems.append(f"{where}: {key or 'event'}: expected {expected}, got {given}")
+            seq = event.get("seq") if isinstance(event, dict) else None
+            if isinstance(seq, int) and not isinstance(seq, bool):
+                expected_seq = seq + 1  # one bad line is one problem, not a gap as well
             continue
+        if ended and event["type"] not in ("session_start", "error"):
+            problems.append(
+                f"{where}: {event['type']} after session_end (a new session must start first)"
+            )
+        # after session_end only teardown errors, or the next session of a resumed run
+        ended = event["type"] == "session_end" or (ended and event["type"] == "error")
         schema = types.get(event["type"])
         if schema is not None:
             error = first_error(schema, event["data"])
@@ -83,18 +92,29 @@ def check_summary(path: Path) -> list[str]:
     except orjson.JSONDecodeError as exc:
         return [f"{path}: not JSON: {exc}"]
     error = first_error(load_schema("summary"), doc)
-    if error is None:
-        return []
-    key, expected, given = describe_error(error)
-    return [f"{path}: {key or 'summary'}: expected {expected}, got {given}"]
+    if error is not None:
+        key, expected, given = describe_error(error)
+        return [f"{path}: {key or 'summary'}: expected {expected}, got {given}"]
+    from harness.summary import status_for
+
+    if status_for(doc["exit_code"]) != doc["status"]:
+        return [
+            f"{path}: status: expected {status_for(doc['exit_code'])!r} for exit_code "
+            f"{doc['exit_code']}, got {doc['status']!r}"
+        ]
+    return []
 
 
 def check_path(path: Path) -> tuple[list[str], str]:
     """Validate ``path`` (a run directory: both files); returns (problems, description)."""
     if path.is_dir():
         events, summary = path / "events.jsonl", path / "summary.json"
-        problems = check_events(events) + (check_summary(summary) if summary.exists() else [])
-        return problems, f"{path} (events and summary valid)"
+        if summary.exists():
+            return check_events(events) + check_summary(
+                summary
+            ), f"{path} (events and summary valid)"
+        what = f"{path} (events valid; no summary.json: the run did not finish)"
+        return check_events(events), what
     if not path.exists():
         return [f"{path}: no such file"], ""
     if path.suffix == ".json":

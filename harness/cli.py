@@ -152,6 +152,7 @@ def init(
     if path.exists() and not force:
         raise _fail(f"{path} exists; use --force to overwrite it")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(starter_config(), "utf-8")
     except OSError as exc:
         raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -219,9 +220,7 @@ def plugins(
 
 @app.command()
 def schema(
-    kind: Annotated[
-        str, typer.Argument(help="event, summary or config", metavar="{event,summary,config}")
-    ],
+    kind: Annotated[str, typer.Argument(help="event, summary or config", metavar="KIND")],
     config: ConfigOpt = None,
 ) -> None:
     """Print a JSON Schema (the config schema includes plugin-contributed keys)."""
@@ -248,6 +247,8 @@ def validate(
     """Check an events.jsonl (schema, gapless seq, one run) or a summary.json."""
     from harness.checkfile import check_path
 
+    if not path.exists():
+        raise _fail(f"{path}: no such file or folder")
     problems, what = check_path(path)
     if problems:
         for line in problems[:50]:

@@ -176,18 +176,29 @@ def discover(explicit: Path | None, cwd: Path) -> RawConfig:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                document = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                document = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                if "tool.harness" in text:  # ours, broken: say so rather than run the default
+                    return load_raw(candidate)
                 continue
             if isinstance(document.get("tool", {}).get("harness"), dict):
                 return load_raw(candidate)
     return RawConfig(_parse_toml(builtin_default_text(), BUILTIN), None, "builtin", cwd)
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, item: str, key: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as exc:
+        if text[:1] in "[{\"'" or not text:  # meant as TOML: say what is wrong with it
+            reason = _TOML_POS.sub("", str(exc)).strip()
+            raise ConfigError(
+                f"expected a TOML value, got {text!r} ({reason})", path="--set", key=key
+            ) from None
         return text  # a bare word: take it as a string (--set phases.data.calendar=weekdays)
 
 
@@ -208,7 +219,7 @@ def apply_overrides(raw: RawConfig, overrides: Iterable[str]) -> RawConfig:
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(f"--set {item!r}: {where} is not a table", path="--set", key=key)
             table = nxt
-        table[parts[-1]] = _parse_value(value.strip())
+        table[parts[-1]] = _parse_value(value.strip(), item, key.strip())
     return RawConfig(document, raw.path, raw.source, raw.root, raw.key_prefix)
 
 

@@ -78,7 +78,7 @@ def build_summary(
             for p in plugins
             if not p.disabled
         ],
-        "events": {"count": session.emitter.count, "last_seq": session.emitter.last_seq},
+        "events": {"count": session.emitter.last_seq, "last_seq": session.emitter.last_seq},
         "plugin_errors": [],
     }
     for result in call_each(session.hook.summarize, session=session):
@@ -107,6 +107,8 @@ def build_summary(
                 session.fault(
                     result.plugin, "summarize", f"section {name!r} is invalid: {error.message}"
                 )
-    summary["events"] = {"count": session.emitter.count, "last_seq": session.emitter.last_seq}
+    # seq is gapless from 1 across the sessions of a run: last_seq counts them all
+    last = session.emitter.last_seq
+    summary["events"] = {"count": last, "last_seq": last, "this_session": session.emitter.count}
     summary["plugin_errors"] = [f.to_dict() for f in session.faults]
     return summary

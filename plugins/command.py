@@ -8,7 +8,8 @@
                                 # names (API_KEY, DB_PASSWORD...) are redacted from all output
     inherit_env = true
     tail_lines = 20             # lines of stdout/stderr kept in the result
-    retry = false               # true: a non-zero exit is retryable (error policy decides)
+    retryable = false           # true: a non-zero exit is retryable (the error policy decides;
+                                # tune it with [phases.<name>.retry])
 
 Exit code 0 passes. The process gets its own process group: on timeout or
 interrupt the whole group is sent SIGTERM, then SIGKILL after ``kill_grace``
@@ -46,7 +47,7 @@ PHASE_SCHEMA: Mapping[str, Any] = {
         "env": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
         "inherit_env": {"type": "boolean", "default": True},
         "tail_lines": {"type": "integer", "minimum": 0, "default": 20},
-        "retry": {"type": "boolean", "default": False},
+        "retryable": {"type": "boolean", "default": False},
         "kill_grace": {"type": "number", "minimum": 0, "default": 2.0},
     },
 }
@@ -106,6 +107,8 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
             start_new_session=True,
         )
     except FileNotFoundError:
+        if not cwd.is_dir():
+            raise PhaseFailed(f"cwd {str(cwd)!r} is not a folder") from None
         raise PhaseFailed(f"command not found: {argv[0]!r} (cwd {cwd})") from None
     except (PermissionError, NotADirectoryError, OSError) as exc:
         raise PhaseFailed(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
@@ -137,6 +140,6 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
         return PhaseResult.passed("exit code 0", data=data, metrics={"exit_code": 0})
     last = (list(err) or list(out) or [""])[-1]
     message = f"{argv[0]} exited with code {code}" + (f": {ctx.redact(last)}" if last else "")
-    if s["retry"]:
+    if s["retryable"]:
         raise RetryableError(message)
     return PhaseResult.failed(message, data=data, metrics={"exit_code": code})

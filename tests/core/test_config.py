@@ -255,11 +255,14 @@ def test_init_writes_usable_config(tmp_path: Path, cli: Cli) -> None:
 
 
 def test_init_explicit_path(tmp_path: Path, cli: Cli) -> None:
-    missing = cli("init", "ci/smoke.toml", cwd=tmp_path)
-    assert missing.code == 4
-    assert "Traceback" not in missing.stderr
-    (tmp_path / "ci").mkdir()
-    assert cli("init", "ci/smoke.toml", cwd=tmp_path).code == 0
+    made = cli("init", "ci/smoke.toml", cwd=tmp_path)  # the folder is created
+    assert made.code == 0, made.stderr
+    assert (tmp_path / "ci" / "smoke.toml").is_file()
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    refused = cli("init", "file/smoke.toml", cwd=tmp_path)  # a file where a folder must be
+    assert refused.code == 4
+    assert "Traceback" not in refused.stderr
     assert (tmp_path / "ci" / "smoke.toml").is_file()
     assert cli("init", "ci", cwd=tmp_path).code == 0  # a folder: harness.toml inside it
     assert (tmp_path / "ci" / "harness.toml").is_file()

@@ -237,11 +237,23 @@ def test_failing_phase_start_fails_phase(tmp_path: Path) -> None:
     check_run(outcome.run_dir)  # type: ignore[arg-type]
 
 
-def test_phase_run_nobody_answers(tmp_path: Path) -> None:
-    class Silent:
+def test_phase_plugin_without_phase_run_is_a_config_error(tmp_path: Path) -> None:
+    class NoRunner:
         @hookimpl
         def phase_schema(self) -> Mapping[str, Any]:
             return {"type": "object"}
+
+    write(tmp_path / "harness.toml", "[phases.a]\nplugin = 'norunner'\n")
+    with pytest.raises(harness.ConfigError, match=r"phases\.a\.plugin: .*phase_run"):
+        harness.run(cwd=tmp_path, objects=[("norunner", NoRunner())], autoload=False)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_phase_run_nobody_answers(tmp_path: Path) -> None:
+    class Silent:
+        @hookimpl
+        def phase_run(self, phase: harness.Phase) -> None:
+            return None  # not ours, says every plugin: nobody runs the phase
 
     write(tmp_path / "harness.toml", "[phases.a]\nplugin = 'silent'\n")
     outcome = harness.run(cwd=tmp_path, objects=[("silent", Silent())], autoload=False)
