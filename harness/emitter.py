@@ -101,41 +101,63 @@ class Emitter:
     ) -> Event | None:
         """Make, validate and deliver one event; ``None`` if it was invalid."""
         with self._interrupts.critical(), self._lock:
-            problem = self._check_type(type, plugin)
-            if self._redactor:
-                message = self._redactor.redact(message)
-                data = self._redactor.redact_obj(data) if data else data
             event: Event | None = None
+            problem = self._check_type(type, plugin)
             if problem is None:
-                try:
-                    event = Event(
-                        seq=self._next,
-                        timestamp=utc_timestamp(time.time()),
-                        run_id=self.run_id,
-                        session_id=self.session_id,
-                        type=type,
-                        phase=phase,
-                        level=level,
-                        message=message,
-                        metrics=dict(metrics or {}),
-                        data=dict(data or {}),
-                    )
-                except (ValueError, TypeError) as exc:
-                    problem = str(exc)
-            if event is not None and problem is None:
-                problem = self._check_event(event)
-            if event is not None and problem is None:
-                # rendered here, once: a value JSON cannot hold (a Path, a set) names its
-                # plugin now instead of switching off the first sink that tries
-                try:
-                    event.to_json()
-                except TypeError as exc:
-                    problem = f"data: {exc}"
+                event, problem = self._make(type, phase, level, message, metrics, data)
+            if event is not None and self._redactor.found_in(event.to_json()):
+                # rare: a secret is in it; rebuild from redacted text (the fast path only
+                # searched the rendered line for the secrets' JSON forms)
+                redact = self._redactor.redact
+                event, problem = self._make(
+                    type,
+                    phase,
+                    level,
+                    redact(message),
+                    {redact(str(k)): v for k, v in (metrics or {}).items()},
+                    self._redactor.redact_obj(data) if data else data,
+                )
             if problem is not None or event is None:
                 self._invalid(plugin, type, phase, problem or "invalid")
                 return None
             self._deliver(event)
             return event
+
+    def _make(
+        self,
+        type: str,
+        phase: str | None,
+        level: Level,
+        message: str,
+        metrics: Mapping[str, float | int] | None,
+        data: Mapping[str, Any] | None,
+    ) -> tuple[Event | None, str | None]:
+        """Build, validate and render an event: ``(event, None)`` or ``(None, problem)``."""
+        try:
+            event = Event(
+                seq=self._next,
+                timestamp=utc_timestamp(time.time()),
+                run_id=self.run_id,
+                session_id=self.session_id,
+                type=type,
+                phase=phase,
+                level=level,
+                message=message,
+                metrics=dict(metrics or {}),
+                data=dict(data or {}),
+            )
+        except (ValueError, TypeError) as exc:
+            return None, str(exc)
+        problem = self._check_event(event)
+        if problem is not None:
+            return None, problem
+        # rendered here, once: a value JSON cannot hold (a Path, a set) names its plugin
+        # now instead of switching off the first sink that tries
+        try:
+            event.to_json()
+        except TypeError as exc:
+            return None, f"data: {exc}"
+        return event, None
 
     # ------------------------------------------------------------------
     def _check_type(self, type: str, plugin: str) -> str | None:

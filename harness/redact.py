@@ -6,6 +6,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 __all__ = ["MASK", "Redactor"]
 
 MASK = "***"
@@ -20,6 +22,7 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: list[str] = []
+        self._encoded: tuple[bytes, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
@@ -29,9 +32,15 @@ class Redactor:
             if value not in self._secrets:
                 # longest first, so that a secret containing another is masked whole
                 self._secrets = sorted([*self._secrets, value], key=len, reverse=True)
+                # as they appear inside a JSON line (orjson escapes only " \ and controls)
+                self._encoded = tuple(orjson.dumps(v)[1:-1] for v in self._secrets)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
+
+    def found_in(self, line: bytes) -> bool:
+        """Whether a JSON ``line`` holds any secret (a fast byte search)."""
+        return any(secret in line for secret in self._encoded)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
