@@ -49,6 +49,7 @@ def _phase_problems(prepared: Prepared) -> list[str]:
 
 
 def _configure_problems(prepared: Prepared) -> list[str]:
+    from harness.errors import UsageError
     from harness.hookcall import call_each
 
     problems: list[str] = []
@@ -57,8 +58,10 @@ def _configure_problems(prepared: Prepared) -> list[str]:
         config=prepared.config,
         pluginmanager=prepared.plugins.pm,
     ):
-        if result.error is not None:
-            error = result.error
+        error = result.error
+        if isinstance(error, UsageError):  # a setting the plugin rejected: as `harness run` says
+            problems.append(str(error))
+        elif error is not None:
             problems.append(
                 f"plugin {result.plugin!r}: configure failed: {type(error).__name__}: {error}"
             )

@@ -10,7 +10,14 @@ gets an ``api`` section. Requests retry through the run's policy
 Credentials are read from the environment variables named by ``key_env`` and
 ``secret_env`` and sent as is in the ``key_header`` and ``secret_header``
 headers of the authenticated request only (no request signing). Their values
-are registered with ``ctx.add_secret`` and never written anywhere.
+are registered as secrets when the session starts (so that they are masked
+from the first event of the run, output of earlier phases included) and
+never written anywhere.
+
+Settings the schema cannot check (a ``base_url`` holding credentials, a query
+or plain ``http://`` to a remote host, an invalid ``key_pattern``, ``auth_path``
+without credentials...) are rejected by ``configure``: exit code 4 before
+anything runs.
 
 Example (the shipped default, offline)::
 
@@ -39,12 +46,20 @@ from typing import TYPE_CHECKING, Any
 from harness.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from harness.config import Phase
+    from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.outcomes import PhaseResult
     from harness.session import Session
 
-__all__ = ["event_schemas", "phase_resume", "phase_run", "phase_schema", "summarize"]
+__all__ = [
+    "configure",
+    "event_schemas",
+    "phase_resume",
+    "phase_run",
+    "phase_schema",
+    "session_start",
+    "summarize",
+]
 
 PLUGIN = "api"
 
@@ -64,6 +79,50 @@ def event_schemas() -> Mapping[str, Mapping[str, Any]]:
 
 
 @hookimpl
+def configure(config: Config) -> None:
+    """Reject, at start-up, every api phase setting that is well-typed but wrong.
+
+    The first problem of the first bad exchange is raised as
+    ``phases.<phase>.exchanges[<i>].<key>``; a base URL is shown masked.
+    """
+    from harness.plugins.api.configcheck import exchange_problems
+    from harness.plugins.api.settings import parse_exchanges
+
+    for phase in config.phases:
+        if phase.plugin != PLUGIN:
+            continue
+        for index, ex in enumerate(parse_exchanges(phase.settings)):
+            for problem in exchange_problems(ex):
+                key = f"phases.{phase.name}.exchanges[{index}].{problem.key}"
+                raise config.error(key, problem.expected, problem.given)
+
+
+@hookimpl
+def session_start(session: Session) -> None:
+    """Register the credential values as secrets before the first event of the run.
+
+    Every ``key_env`` / ``secret_env`` of every api phase that is set in the
+    environment, whether or not (and before) the phase runs: an earlier phase
+    printing one is masked too.
+    """
+    import os
+
+    from harness.plugins.api.settings import parse_exchanges
+
+    for phase in session.config.phases:
+        if phase.plugin != PLUGIN:
+            continue
+        for ex in parse_exchanges(phase.settings):
+            for var in (ex.key_env, ex.secret_env):
+                value = os.environ.get(var) if var else None
+                if not value:
+                    continue
+                session.redactor.add(value)
+                if value.strip() != value:  # printed lines usually lose the newline
+                    session.redactor.add(value.strip())
+
+
+@hookimpl
 def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
     if phase.plugin != PLUGIN:
         return None
@@ -77,6 +136,7 @@ def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
     """A resumed run does not re-check: the summary marks the phase's exchanges so."""
     if phase.plugin != PLUGIN:
         return
+    from harness.plugins.api.configcheck import safe_url
     from harness.plugins.api.phase import REPORT_ARTIFACT
     from harness.plugins.api.settings import parse_exchanges
 
@@ -88,7 +148,7 @@ def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
             {
                 "phase": phase.name,
                 "exchange": ex.name,
-                "base_url": ex.base_url,
+                "base_url": safe_url(ex.base_url),
                 "status": "resumed",
                 "checks": {},
             }

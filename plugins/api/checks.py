@@ -9,15 +9,14 @@ depend on failed.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import statistics
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from harness.plugins.api.configcheck import exchange_problems, safe_url
 from harness.plugins.api.httpio import ApiContext, ExchangeClient, RequestFailed
 from harness.plugins.api.servertime import ServerTimeError, measure_skew, parse_server_time
 from harness.plugins.api.settings import Exchange
@@ -59,43 +58,13 @@ class Credentials:
         return out
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_config(ex: Exchange) -> CheckResult:
-    """Everything about the entry that the schema cannot say."""
-    problems = []
-    parts = urlsplit(ex.base_url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
-        problems.append("base_url must be http(s)://host[:port][/path]")
-    if parts.username is not None or parts.password is not None:
-        problems.append("base_url must not hold a user or password (use key_env/secret_env)")
-    if parts.query or parts.fragment:
-        problems.append("base_url must not hold a query or fragment")
-    if parts.scheme == "http" and host and not _is_loopback(host):
-        problems.append("plain http:// is allowed for loopback hosts only; use https://")
-    for name in ("key_pattern", "secret_pattern"):
-        pattern = getattr(ex, name)
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(f"{name} is not a valid regex ({exc})")
-    if ex.key_pattern is not None and ex.key_env is None:
-        problems.append("key_pattern is set but key_env is not")
-    if ex.secret_pattern is not None and ex.secret_env is None:
-        problems.append("secret_pattern is set but secret_env is not")
-    if ex.auth_path is not None and ex.key_env is None and ex.secret_env is None:
-        problems.append("auth_path is set but neither key_env nor secret_env")
-    if ex.key_env and ex.secret_env and ex.key_header.lower() == ex.secret_header.lower():
-        problems.append("key_header and secret_header are the same header")
+    """Everything about the entry that the schema cannot say.
+
+    The plugin's ``configure`` hook already rejects these at start-up (exit 4);
+    this is the safety net when the phase runs outside ``harness run``.
+    """
+    problems = [p.text for p in exchange_problems(ex)]
     if problems:
         return CheckResult("config", "failed", "; ".join(problems))
     planned = ["health", "latency"]
@@ -104,8 +73,8 @@ def check_config(ex: Exchange) -> CheckResult:
     return CheckResult(
         "config",
         "passed",
-        f"{ex.base_url}: {', '.join(planned)} configured",
-        details={"base_url": ex.base_url, "planned": planned},
+        f"{safe_url(ex.base_url)}: {', '.join(planned)} configured",
+        details={"base_url": safe_url(ex.base_url), "planned": planned},
     )
 
 
@@ -235,6 +204,12 @@ def check_latency(client: ExchangeClient) -> CheckResult:
     )
 
 
+def signed_ms(ms: float) -> str:
+    """``+12``, ``-3``, and ``0`` (never ``-0`` or ``+0``) for a rounded millisecond count."""
+    rounded = round(ms)
+    return f"{rounded:+d}" if rounded else "0"
+
+
 def check_clock(client: ExchangeClient) -> CheckResult:
     """Server time minus local time at the request's midpoint, against ``max_skew_ms``."""
     ex = client.exchange
@@ -262,7 +237,7 @@ def check_clock(client: ExchangeClient) -> CheckResult:
         "uncertainty_ms": round(skew.uncertainty_ms, 3),
     }
     text = (
-        f"server clock {skew.skew_ms:+.0f} ms from ours "
+        f"server clock {signed_ms(skew.skew_ms)} ms from ours "
         f"(+-{skew.uncertainty_ms:.0f} ms, round trip {skew.round_trip_ms:.0f} ms)"
     )
     ok = abs(skew.skew_ms) <= ex.max_skew_ms

@@ -178,14 +178,15 @@ class ExchangeClient:
         """GET ``path`` under the retry policy; the :class:`Reply` if it had ``expected``.
 
         Raises the last :class:`RetryableError` / :class:`NonRetryableError` when the
-        policy gives up. Messages name the exchange, check and path, never a header.
+        policy gives up. Messages name the path (the retry operation, ``GET <exchange>
+        <check>``, names the rest), never a header.
         """
         attempts = 0
 
         def attempt() -> Reply:
             nonlocal attempts
             attempts += 1
-            reply = self._send(path, check=check, expected=expected, headers=headers)
+            reply = self._send(path, expected=expected, headers=headers)
             return Reply(
                 reply.status,
                 reply.headers,
@@ -216,12 +217,12 @@ class ExchangeClient:
         read = ex.request_timeout if left is None else max(0.05, min(ex.request_timeout, left))
         return httpx.Timeout(read, connect=min(ex.connect_timeout, read))
 
-    def _send(
-        self, path: str, *, check: str, expected: int, headers: Mapping[str, str] | None
-    ) -> Reply:
+    def _send(self, path: str, *, expected: int, headers: Mapping[str, str] | None) -> Reply:
         import httpx
 
-        what = f"{self.exchange.name} {check}: GET {path}"
+        # no "<exchange> <check>:" prefix: the retry operation name, the api.check
+        # event and the phase message already say which exchange and check
+        what = f"GET {path}"
         client = self._http()
         self._last_status = None
         self.requests_sent += 1

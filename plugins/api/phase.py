@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.outcomes import PhaseResult
 from harness.plugins.api.checks import CheckResult, run_exchange
+from harness.plugins.api.configcheck import safe_url
 from harness.plugins.api.httpio import ApiContext
 from harness.plugins.api.settings import CHECK_NAMES, parse_exchanges
 
@@ -67,7 +68,7 @@ def exchange_report(
     return {
         "phase": phase,
         "exchange": name,
-        "base_url": base_url,
+        "base_url": safe_url(base_url),  # never a user, password or query value
         "dry_run": dry_run,
         "status": _status(results),
         "checks": checks,
