@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from harness.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from harness.config import Phase
+    from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.outcomes import PhaseResult
     from harness.session import Session
 
 __all__ = [
+    "configure",
     "event_schemas",
     "phase_resume",
     "phase_run",
@@ -73,6 +74,24 @@ def phase_schema() -> Mapping[str, Any]:
     from harness.plugins.data.settings import phase_schema as schema
 
     return schema()
+
+
+@hookimpl
+def configure(config: Config) -> None:
+    """Reject what the schema cannot: an unknown ``timezone``, a ``timestamp_format``
+    polars cannot use, ``columns`` keys that are not canonical names (exit 4, nothing runs).
+
+    ``paths`` matching no file is not checked here: files may appear before the phase runs.
+    """
+    from harness.plugins.data.settings import DataSettings, check_settings
+
+    for phase in config.phases:
+        if phase.plugin != PLUGIN:
+            continue
+        for problem in check_settings(DataSettings.from_mapping(phase.settings)):
+            raise config.error(
+                f"phases.{phase.name}.{problem.key}", problem.expected, repr(problem.given)
+            )
 
 
 @hookimpl

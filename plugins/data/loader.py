@@ -25,23 +25,26 @@ Parquet is read one column at a time (:func:`_read_parquet_columns`) for the sam
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import itertools
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from harness.plugins.data.settings import ALIASES, CANONICAL, DataSettings
+from harness.errors import NonRetryableError
+from harness.plugins.data.settings import ALIASES, CANONICAL, SYMBOL_ALIASES, DataSettings
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
     import polars as pl
 
-__all__ = ["Frame", "LoadError", "read_file"]
+__all__ = ["Frame", "LoadError", "is_transient", "read_file"]
 
 _ROW = "__row"
 _TS = "__timestamp"
@@ -60,8 +63,64 @@ BLOCK_BYTES = 2 << 20
 BLOCKS_AT_ONCE = 8
 
 
-class LoadError(Exception):
-    """A file cannot be read as bars; the message is one line naming the file (and row)."""
+class LoadError(NonRetryableError):
+    """A file cannot be read as bars; the message is one line naming the file (and row).
+
+    Bad data is not retried: reading the same bytes again gives the same answer.
+    """
+
+
+#: ``errno`` values of read failures that may go away by themselves (a flaky disk or
+#: network file system, a busy or unreachable server): the only ones worth a retry.
+TRANSIENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "EIO",
+        "EAGAIN",
+        "EWOULDBLOCK",
+        "EINTR",
+        "EBUSY",
+        "ETIMEDOUT",
+        "ESTALE",
+        "ENOLCK",
+        "ECONNRESET",
+        "ECONNABORTED",
+        "ECONNREFUSED",
+        "ENOTCONN",
+        "ENETDOWN",
+        "ENETUNREACH",
+        "ENETRESET",
+        "EHOSTDOWN",
+        "EHOSTUNREACH",
+        "EREMOTEIO",
+        "ECOMM",
+        "EPIPE",
+    )
+    if hasattr(errno, name)
+)
+_OS_ERROR_RE = re.compile(r"\(os error (\d+)\)")
+
+
+def os_errno(exc: OSError) -> int | None:
+    """The error number of ``exc``; polars' ``OSError`` has none set, only a message
+    ending in ``(os error 5)``."""
+    if exc.errno is not None:
+        return exc.errno
+    match = _OS_ERROR_RE.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def is_transient(exc: OSError) -> bool:
+    """Whether reading again may succeed (EIO, EAGAIN, ETIMEDOUT, stale NFS handle,
+    connection errors...); missing files, folders, permissions, corrupt gzip do not."""
+    return os_errno(exc) in TRANSIENT_ERRNOS
+
+
+def os_reason(exc: OSError) -> str:
+    """``Input/output error`` (the C library's text), or the first line of the message."""
+    if exc.strerror:
+        return exc.strerror
+    return _OS_ERROR_RE.sub("", _first_line(exc)).strip().rstrip(":").strip() or type(exc).__name__
 
 
 @dataclass(slots=True)
@@ -114,20 +173,32 @@ def file_format(path: Path, settings: DataSettings) -> str:
 def read_file(path: Path, display: str, settings: DataSettings) -> list[Frame]:
     """Read one file into one :class:`Frame` per symbol.
 
-    :raises LoadError: the file is missing, empty, ragged, of the wrong schema, or the
-        column mapping names a column it does not have.
-    :raises OSError: any other failure to read (transient: the caller may retry).
+    :raises LoadError: the file is missing, empty, ragged, corrupt, of the wrong schema, the
+        column mapping names a column it does not have, or polars cannot read it; also an
+        ``OSError`` that retrying cannot fix (permission, not a gzip file...).
+    :raises OSError: a transient failure to read (:func:`is_transient`): the caller may retry.
     """
     import polars as pl
 
     if not path.is_file():
         raise LoadError(f"{display}: no such file")
+    kind = file_format(path, settings)
     try:
-        if file_format(path, settings) == "parquet":
+        if kind == "parquet":
             return _read_parquet(path, display, settings)
         return _read_csv(path, display, settings)
     except (pl.exceptions.NoDataError, pl.exceptions.ShapeError) as exc:
         raise LoadError(f"{display}: empty or unreadable file ({_first_line(exc)})") from None
+    except pl.exceptions.PolarsError as exc:
+        raise LoadError(f"{display}: cannot read as {kind}: {_first_line(exc)}") from None
+    except pl.exceptions.PanicException as exc:  # a BaseException: polars' Rust code panicked
+        raise LoadError(f"{display}: cannot read as {kind}: {_first_line(exc)}") from None
+    except OSError as exc:
+        if is_transient(exc):
+            raise
+        raise LoadError(f"{display}: cannot read: {os_reason(exc)}") from None
+    except (EOFError, zlib.error, csv.Error, UnicodeError) as exc:  # truncated/corrupt gzip...
+        raise LoadError(f"{display}: cannot read as {kind}: {_first_line(exc)}") from None
 
 
 # --------------------------------------------------------------------------------------
@@ -148,7 +219,7 @@ def resolve_columns(
             if given not in header:
                 raise LoadError(
                     f"{display}: columns.{canon} = {given!r} is not a column of the file"
-                    f" (it has: {', '.join(header)})"
+                    f" (it has: {_names(header)})"
                 )
             mapping[canon] = given
             continue
@@ -160,14 +231,45 @@ def resolve_columns(
     if "timestamp" not in mapping:
         raise LoadError(
             f"{display}: no timestamp column (looked for {', '.join(ALIASES['timestamp'])};"
-            f" it has: {', '.join(header)}; set columns.timestamp)"
+            f" it has: {_names(header)}; {_delimiter_hint(header, settings)})"
         )
     if settings.symbol_column is not None and settings.symbol_column not in header:
         raise LoadError(
             f"{display}: symbol_column {settings.symbol_column!r} is not a column of the file"
-            f" (it has: {', '.join(header)})"
+            f" (it has: {_names(header)})"
         )
     return mapping, tuple(missing)
+
+
+def _names(header: list[str], limit: int = 200) -> str:
+    """The file's column names for a message: one line, printable, at most ``limit`` chars."""
+    text = ", ".join(header)
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _delimiter_hint(header: list[str], settings: DataSettings) -> str:
+    """What to set when no timestamp column was found: a delimiter that looks likelier."""
+    if len(header) == 1:
+        for sep in (";", "\t", "|", ","):
+            if sep != settings.delimiter and sep in header[0]:
+                return f"set delimiter = {sep!r}?"
+    return "set columns.timestamp"
+
+
+def with_symbol_column(
+    header: list[str], mapping: Mapping[str, str], settings: DataSettings
+) -> DataSettings:
+    """``settings`` with ``symbol_column`` set to the file's ``symbol`` or ``ticker``
+    column (case-insensitive) when none is configured and detection is on."""
+    if settings.symbol_column is not None or not settings.detect_symbol:
+        return settings
+    taken = set(mapping.values())
+    for alias in SYMBOL_ALIASES:
+        for name in header:
+            if name.strip().lower() == alias and name not in taken:
+                return replace(settings, symbol_column=name)
+    return settings
 
 
 def _epoch_unit(sample: float, settings: DataSettings) -> str:
@@ -313,6 +415,8 @@ def _read_csv(path: Path, display: str, settings: DataSettings) -> list[Frame]:
         positional = {c: header[i] for i, c in enumerate(CANONICAL) if i < len(header)}
         settings = replace(settings, columns={**positional, **settings.columns})
     mapping, missing = resolve_columns(header, settings, display)
+    if has_header:
+        settings = with_symbol_column(header, mapping, settings)
     ts_col = mapping["timestamp"]
     try:
         head = pl.read_csv(  # all columns, named by us: polars' headerless names vary
@@ -525,6 +629,7 @@ def _read_parquet(path: Path, display: str, settings: DataSettings) -> list[Fram
     except pl.exceptions.ComputeError as exc:
         raise LoadError(f"{display}: not a Parquet file ({_first_line(exc)})") from None
     mapping, missing = resolve_columns(list(schema), settings, display)
+    settings = with_symbol_column(list(schema), mapping, settings)
     numeric = [c for c in CANONICAL[1:] if c in mapping]
     for canon in numeric:
         dtype = schema[mapping[canon]]

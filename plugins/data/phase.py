@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from harness.errors import PhaseFailed, RetryableError
 from harness.plugins.data.checks import Finding, run_checks
-from harness.plugins.data.loader import Frame, LoadError, read_file
+from harness.plugins.data.loader import Frame, LoadError, os_reason, read_file
 from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.data.settings import DataSettings, interval_seconds
 
@@ -337,23 +337,30 @@ def metrics(report: DataReport) -> dict[str, float | int]:
 
 
 def _reader(ctx: PhaseContext, settings: DataSettings) -> Reader:
-    def attempt(path: Path, display: str) -> list[Frame]:
+    """``read_file`` with transient ``OSError`` retried under the run's error policy.
+
+    Bad input (:class:`LoadError`) is handed back, not raised, inside the retried call: it
+    is not the policy's business (no retry, no second ``error`` event for one failure).
+    """
+
+    def attempt(path: Path, display: str) -> list[Frame] | LoadError:
         try:
             return read_file(path, display, settings)
-        except (LoadError, FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except OSError as exc:
-            raise RetryableError(f"{display}: {exc.strerror or exc}") from exc
+        except LoadError as exc:
+            return exc
+        except OSError as exc:  # read_file raises only transient ones
+            raise RetryableError(f"{display}: {os_reason(exc)}") from exc
 
     def read(path: Path, display: str) -> list[Frame]:
         try:
-            return ctx.retry(attempt, path, display, name=f"read {display}")
+            result = ctx.retry(attempt, path, display, name=f"read {display}")
         except RetryableError as exc:
             cause = exc.__cause__
-            why = cause.strerror if isinstance(cause, OSError) and cause.strerror else exc
+            why = os_reason(cause) if isinstance(cause, OSError) else str(exc)
             raise LoadError(f"{display}: cannot read: {why}") from None
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            raise LoadError(f"{display}: cannot read: {exc.strerror or exc}") from None
+        if isinstance(result, LoadError):
+            raise result
+        return result
 
     return read
 

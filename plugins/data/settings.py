@@ -14,6 +14,7 @@ __all__ = [
     "CANONICAL",
     "CHECKS",
     "PRICE_COLUMNS",
+    "SYMBOL_ALIASES",
     "CheckSpec",
     "DataSettings",
     "interval_seconds",
@@ -35,6 +36,9 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
     "close": ("close", "c"),
     "volume": ("volume", "vol", "v"),
 }
+
+#: Column names taken (case-insensitively) as ``symbol_column`` when it is not set.
+SYMBOL_ALIASES = ("symbol", "ticker")
 
 #: Every check: its default severity, its thresholds with defaults, and what it means.
 CHECKS: Mapping[str, tuple[Severity, Mapping[str, Any], str]] = {
@@ -160,9 +164,10 @@ def phase_schema() -> dict[str, Any]:
                 "default": {},
             },
             "symbol_column": {
-                "type": ["string", "null"],
-                "description": "column holding the symbol; null: one file per symbol,"
-                " named after the file",
+                "anyOf": [{"type": "string", "minLength": 1}, {"const": False}, {"type": "null"}],
+                "description": "column holding the symbol; null: a column named symbol or"
+                " ticker (any case) if the file has one, else one file per symbol, named after"
+                " the file; false: always one file per symbol",
             },
             "timestamp_unit": {
                 "enum": ["auto", "iso", "s", "ms", "us", "ns"],
@@ -176,6 +181,7 @@ def phase_schema() -> dict[str, Any]:
             },
             "timezone": {
                 "type": "string",
+                "minLength": 1,
                 "description": "zone of timestamps written without an offset",
                 "default": "UTC",
             },
@@ -230,6 +236,7 @@ class DataSettings:
     header: Literal["auto"] | bool = "auto"
     columns: Mapping[str, str] = field(default_factory=dict)
     symbol_column: str | None = None
+    detect_symbol: bool = True
     timestamp_unit: str = "auto"
     timestamp_format: str | None = None
     timezone: str = "UTC"
@@ -256,7 +263,8 @@ class DataSettings:
             delimiter=raw.get("delimiter", ","),
             header=raw.get("header", "auto"),
             columns=dict(raw.get("columns") or {}),
-            symbol_column=raw.get("symbol_column"),
+            symbol_column=raw.get("symbol_column") or None,
+            detect_symbol=raw.get("symbol_column") is not False,
             timestamp_unit=raw.get("timestamp_unit", "auto"),
             timestamp_format=raw.get("timestamp_format"),
             timezone=raw.get("timezone", "UTC"),
@@ -283,3 +291,100 @@ class DataSettings:
         if self.calendar is None:
             return "weekdays" if self.uses_sample else "24/7"
         return self.calendar
+
+
+# --------------------------------------------------------------------------------------
+# checks a schema cannot make (``configure``: exit 4 before anything runs)
+# --------------------------------------------------------------------------------------
+
+#: One strftime directive as polars (chrono) reads it: an optional padding flag, then a
+#: letter, or a fraction (``%.f``, ``%.3f``, ``%3f``), or an offset (``%:z``, ``%#z``).
+_DIRECTIVE_RE = re.compile(
+    r"%(?:[-_0]?[YCymbBhdeaAwuUWGgVjDxFvHkIlPpMSRTXrZctns+]|\.?[369]?f|:{0,3}z|#z|%)"
+)
+_DATE_DIRECTIVE_RE = re.compile(r"%[-_0]?[YyGgCDFxvcs+]")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A setting that is well-typed but wrong: ``config.error(key, expected, repr(given))``."""
+
+    key: str
+    expected: str
+    given: object
+
+
+def check_settings(settings: DataSettings) -> list[Problem]:
+    """What is wrong in ``settings`` beyond the schema (keys relative to the phase table).
+
+    Cheap: polars is imported only for a ``timezone`` other than UTC or a
+    ``timestamp_format``, which it is asked to use once on a single value.
+    """
+    problems: list[Problem] = []
+    for canon in settings.columns:
+        if canon not in CANONICAL:
+            problems.append(Problem(f"columns.{canon}", f"one of {', '.join(CANONICAL)}", canon))
+    if settings.symbol_column is not None and settings.symbol_column in settings.columns.values():
+        problems.append(
+            Problem(
+                "symbol_column",
+                "a column not mapped by `columns`",
+                settings.symbol_column,
+            )
+        )
+    if settings.delimiter in ('"', "\n", "\r"):
+        problems.append(
+            Problem("delimiter", "a field separator such as ',' or ';'", settings.delimiter)
+        )
+    if settings.interval is not None:
+        try:
+            interval_seconds(settings.interval)
+        except ValueError:
+            problems.append(Problem("interval", "like 1m, 5m, 1h, 1d", settings.interval))
+    if not _known_timezone(settings.timezone):
+        problems.append(
+            Problem(
+                "timezone",
+                "an IANA time zone such as 'UTC' or 'America/New_York'",
+                settings.timezone,
+            )
+        )
+    fmt = settings.timestamp_format
+    if fmt is not None and not _valid_format(fmt):
+        problems.append(
+            Problem(
+                "timestamp_format",
+                "a strftime format with a date, such as '%Y-%m-%d %H:%M:%S' or '%d/%m/%Y'",
+                fmt,
+            )
+        )
+    return problems
+
+
+def _known_timezone(name: str) -> bool:
+    """Whether polars (the reader) knows the zone ``name``."""
+    if name == "UTC":
+        return True
+    if not name.strip():  # polars takes "" for "no time zone"
+        return False
+    import polars as pl
+
+    try:
+        pl.Series([None], dtype=pl.Datetime("ns")).dt.replace_time_zone(name)
+    except (pl.exceptions.PolarsError, ValueError):
+        return False
+    return True
+
+
+def _valid_format(fmt: str) -> bool:
+    """Every ``%`` starts a directive chrono knows, one gives a date, and polars accepts
+    the whole (it rejects, for example, an hour without minutes)."""
+    if _DIRECTIVE_RE.sub("", fmt).count("%") or not _DATE_DIRECTIVE_RE.search(fmt):
+        return False
+    import polars as pl
+
+    try:
+        pl.Series(["x"]).str.strptime(pl.Datetime("ns"), fmt, strict=False)
+    except (pl.exceptions.PolarsError, ValueError):
+        return False
+    return True

@@ -85,3 +85,25 @@ def test_same_symbol_twice(tmp_path: Path) -> None:
     a = write_csv(tmp_path / "a" / "X.csv", good_rows())
     b = write_csv(tmp_path / "b" / "X.csv", good_rows())
     assert "symbol 'X' was already read from" in _error([a, b])
+
+
+def test_semicolons_without_delimiter_suggest_one(tmp_path: Path) -> None:
+    text = HEADER + "".join(r + "\n" for r in good_rows())
+    (tmp_path / "s.csv").write_text(text.replace(",", ";"))
+    message = _error([tmp_path / "s.csv"])
+    assert "s.csv: no timestamp column" in message
+    assert "set delimiter = ';'?" in message
+    assert list(load([tmp_path / "s.csv"], delimiter=";").bars) == ["s"]
+
+
+def test_binary_garbage_is_one_short_line(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_bytes(bytes(range(256)) * 40)
+    message = _error([tmp_path / "b.csv"])
+    assert message.startswith(str(tmp_path / "b.csv") + ": ")
+    assert len(message) < 600
+    assert message.isprintable()
+
+
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    (tmp_path / "g.csv.gz").write_bytes(b"\x1f\x8b" + b"junk" * 50)
+    assert "g.csv.gz: cannot read" in _error([tmp_path / "g.csv.gz"])
