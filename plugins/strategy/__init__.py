@@ -21,13 +21,14 @@ from harness.hookspecs import hookimpl
 if TYPE_CHECKING:
     import pluggy
 
-    from harness.config import Phase
+    from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.outcomes import PhaseResult
     from harness.session import Session
 
 __all__ = [
     "add_hookspecs",
+    "configure",
     "event_schemas",
     "phase_resume",
     "phase_run",
@@ -58,6 +59,33 @@ def event_schemas() -> Mapping[str, Mapping[str, Any]]:
     from harness.plugins.strategy.settings import EVENT_SCHEMAS
 
     return EVENT_SCHEMAS
+
+
+@hookimpl
+def configure(config: Config, pluginmanager: pluggy.PluginManager) -> None:
+    """Check the strategy phases before anything runs (exit 4 naming the key).
+
+    Unknown strategy names, ``params`` or ``sweep`` keys the strategy function
+    does not take, duplicate labels, and parameter values a built-in strategy
+    rejects (:mod:`.params`) are configuration errors; see :mod:`.configcheck`.
+    """
+    if not any(phase.plugin == PLUGIN for phase in config.phases):
+        return
+    from harness.errors import PhaseFailed, PluginError
+    from harness.plugins.strategy.configcheck import check_config
+    from harness.plugins.strategy.params import BUILTIN_RULES
+    from harness.plugins.strategy.strategies import BUILTIN_STRATEGIES
+
+    try:
+        strategies = known_strategies(pluginmanager)
+    except PhaseFailed as exc:
+        raise PluginError(PLUGIN, str(exc)) from None
+    rules = {
+        name: rule
+        for name, rule in BUILTIN_RULES.items()
+        if strategies.get(name) is BUILTIN_STRATEGIES.get(name)
+    }
+    check_config(config, strategies, rules, PLUGIN)
 
 
 def _plugin_manager(ctx: PhaseContext) -> pluggy.PluginManager | None:

@@ -36,6 +36,9 @@ def strategy_functions() -> Mapping[str, Callable[..., Any]] | None:
     invalid parameters. Define ``fn`` at module level so that sweeps can run it
     in worker processes.
 
-    Called once per strategy phase run. A name that a built-in strategy or
-    another plugin already uses is an error naming both.
+    Called at start-up (the ``strategy`` plugin's ``configure`` checks the
+    entries' names and ``params``/``sweep`` keys against ``fn``'s signature; a
+    ``**kwargs`` function accepts any key) and once per strategy phase run. A
+    name that a built-in strategy or another plugin already uses is an error
+    naming both.
     """

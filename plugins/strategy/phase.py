@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -62,7 +62,10 @@ def _bar_interval(market: MarketData) -> float | None:
 
 
 def _when(bars: Bars, i: int) -> str:
-    return str(np.datetime64(int(bars.timestamp[i]), "ns"))[:19]
+    """Bar ``i``'s time in RFC 3339 UTC: ``2010-10-01T00:00:00Z`` (sub-second digits if any)."""
+    ns = int(bars.timestamp[i])
+    unit: Literal["s", "ns"] = "s" if ns % 1_000_000_000 == 0 else "ns"
+    return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
 
 
 def run_phase(
@@ -106,6 +109,7 @@ def run_phase(
         finalize=settings.finalize,
         fractional=settings.fractional,
     )
+    sweep_failures: list[str] = []  # sweeps of which no set ran
     try:
         with make_executor(settings.workers) as executor, BackgroundWriter() as writer:
             if any(spec.sweep for spec in settings.strategies):
@@ -117,7 +121,9 @@ def run_phase(
                     job = BacktestJob(strategies[spec.name], bars, options, per_year, spec.params)
                     _backtest_one(ctx, settings, spec, job, report, writer)
                     if spec.sweep:
-                        _sweep_one(ctx, settings, spec, job, executor, report)
+                        failure = _sweep_one(ctx, settings, spec, job, executor, report)
+                        if failure is not None:
+                            sweep_failures.append(failure)
     except WriteFailed as exc:
         raise PhaseFailed(f"could not write the strategy files: {exc}") from None
     finally:
@@ -135,20 +141,25 @@ def run_phase(
             "backtests": len(report.records),
         }
     )
-    if report.failures:
-        first = report.failures[0]
-        more = len(report.failures) - 1
-        message = first.message + (f" (and {more} more gate failures)" if more else "")
-        return PhaseResult.failed(
-            message, metrics=metrics, data={"gate_failures": [f.as_dict() for f in report.failures]}
-        )
+    if report.failures or sweep_failures:
+        problems = [f.message for f in report.failures] + sweep_failures
+        more = len(problems) - 1
+        kind = "failures" if sweep_failures else "gate failures"
+        message = problems[0] + (f" (and {more} more {kind})" if more else "")
+        data: dict[str, Any] = {"gate_failures": [f.as_dict() for f in report.failures]}
+        if sweep_failures:
+            data["sweep_failures"] = sweep_failures
+        return PhaseResult.failed(message, metrics=metrics, data=data)
     per_strategy = "; ".join(
         f"{row['strategy']} roi {row['totals']['roi']:+.2%}, {row['totals']['trades']} trades"
         for row in report.table()
     )
+    failed_sets = sum(int(entry["errors"]) for entry in report.sweeps)
+    sets_note = f" | {failed_sets} sweep sets could not run (see the sweep tables)"
     return PhaseResult.passed(
         f"{len(report.records)} backtests: equity {t.current:,.2f} (roi {t.roi:+.2%}), "
-        f"{t.trades} trades ({t.wins} wins, {t.losses} losses) | {per_strategy}",
+        f"{t.trades} trades ({t.wins} wins, {t.losses} losses) | {per_strategy}"
+        + (sets_note if failed_sets else ""),
         metrics=metrics,
     )
 
@@ -265,7 +276,8 @@ def _sweep_one(
     job: BacktestJob,
     executor: Executor,
     report: StrategyReport,
-) -> None:
+) -> str | None:
+    """Run ``spec``'s sweep on one symbol; a message when no set of it could run."""
     symbol = job.bars.symbol
     grid = expand_grid(spec.sweep)
     rows = executor.map(job, grid)
@@ -300,11 +312,24 @@ def _sweep_one(
             f"{spec.label} {symbol}: sweep of {len(rows)} sets, best {spec.sweep_metric} "
             f"{value:.4g} with {best.params}"
         )
+        if errors:
+            message += f" ({errors} sets could not run)"
+    elif errors < len(rows):
+        message = (
+            f"{spec.label} {symbol}: sweep of {len(rows)} sets, none has a finite "
+            f"{spec.sweep_metric}" + (f" ({errors} sets could not run)" if errors else "")
+        )
     else:
-        message = f"{spec.label} {symbol}: sweep of {len(rows)} sets, none ran"
+        bad = next(r for r in rows if r.error is not None)
+        message = (
+            f"strategy {spec.label!r} on {symbol}: no set of the sweep could run "
+            f"({len(rows)} sets; first {bad.params}: {bad.error})"
+        )
+    failed = errors == len(rows)
     ctx.emit(
         "strategy.sweep",
         message,
-        level="info" if best is not None else "warning",
+        level="error" if failed else ("info" if best is not None else "warning"),
         data={k: v for k, v in entry.items() if k != "table"} | {"workers": settings.workers},
     )
+    return message if failed else None

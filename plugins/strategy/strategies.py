@@ -4,7 +4,8 @@ A strategy is a function ``fn(bars, **params) -> signal`` where ``bars`` is a
 :class:`~harness.plugins.data.market.Bars` and ``signal`` an integer array of
 the same length with -1 (sell), 0 (nothing) or +1 (buy) per bar. ``signal[t]``
 may use data up to and including bar ``t`` only (the look-ahead gate checks it).
-Invalid parameters raise :class:`ValueError`.
+Invalid parameters raise :class:`~.params.ParamError` (a :class:`ValueError`); the
+rules live in :mod:`.params`, where ``configure`` checks them at start-up too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from harness.plugins.strategy.params import BUILTIN_RULES, positive_int
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -56,25 +59,17 @@ def crossings(diff: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
     return sig
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def sma_cross(bars: Bars, *, fast: int = 10, slow: int = 20) -> npt.NDArray[np.int8]:
     """Buy when SMA(fast) crosses above SMA(slow), sell when it crosses below."""
-    fast = _positive_int("fast", fast)
-    slow = _positive_int("slow", slow)
-    if fast >= slow:
-        raise ValueError(f"fast ({fast}) must be smaller than slow ({slow})")
+    BUILTIN_RULES["sma_cross"].check({"fast": fast, "slow": slow}, ("fast", "slow"))
+    fast, slow = int(fast), int(slow)
     close = np.asarray(bars.close, dtype=np.float64)
     return crossings(sma(close, fast) - sma(close, slow))
 
 
 def momentum(bars: Bars, *, lookback: int = 20) -> npt.NDArray[np.int8]:
     """Buy when ``close - close[t - lookback]`` turns positive, sell when it turns negative."""
-    lookback = _positive_int("lookback", lookback)
+    lookback = positive_int("lookback", lookback)
     close = np.asarray(bars.close, dtype=np.float64)
     diff = np.full(len(close), np.nan)
     diff[lookback:] = close[lookback:] - close[:-lookback]

@@ -175,6 +175,11 @@ def test_heartbeats_carry_the_live_figures(tmp_path: Path) -> None:
     proc, out = run(tmp_path, config)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     beats = [e for e in events(out, "heartbeat") if e["phase"] == "strategy"]
+    # a heartbeat may tick while the phase still imports its modules (no figures yet);
+    # from the first one with figures on, every heartbeat carries them
+    start = next(i for i, b in enumerate(beats) if b["metrics"])
+    assert all(not b["metrics"] for b in beats[:start]), beats
+    beats = beats[start:]
     assert len(beats) >= 3, beats
     for beat in beats:
         assert {"equity", "pnl", "trades", "wins", "losses"} <= set(beat["metrics"]), beat
@@ -292,6 +297,10 @@ def test_look_ahead_gate_names_the_bar(tmp_path: Path) -> None:
     (gate,) = events(out, "strategy.gate")
     assert gate["data"]["gate"] == "look_ahead"
     assert gate["data"]["value"].startswith("signal differs at bar ")
+    # the bar's time in RFC 3339 UTC, as every other timestamp
+    assert re.fullmatch(
+        r"signal differs at bar \d+ \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)", gate["data"]["value"]
+    ), gate["data"]["value"]
     assert "strategy 'tomorrow' on MSFT: gate look_ahead failed" in proc.stdout + proc.stderr
 
 
