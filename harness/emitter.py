@@ -134,17 +134,17 @@ class Emitter:
     ) -> tuple[Event | None, str | None]:
         """Build, validate and render an event: ``(event, None)`` or ``(None, problem)``."""
         try:
-            event = Event(
-                seq=self._next,
-                timestamp=utc_timestamp(time.time()),
-                run_id=self.run_id,
-                session_id=self.session_id,
-                type=type,
-                phase=phase,
-                level=level,
-                message=message,
-                metrics=dict(metrics or {}),
-                data=dict(data or {}),
+            event = Event.build(
+                self._next,
+                utc_timestamp(time.time()),
+                self.run_id,
+                self.session_id,
+                type,
+                phase,
+                level,
+                message,
+                dict(metrics or {}),
+                dict(data or {}),
             )
         except (ValueError, TypeError) as exc:
             return None, str(exc)

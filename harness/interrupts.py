@@ -116,6 +116,9 @@ class Interrupts:
         self._depth += 1
 
 
+_MAIN_IDENT = threading.main_thread().ident
+
+
 class _Critical:
     """The context manager behind :meth:`Interrupts.critical` (a class: it is on the hot path)."""
 
@@ -125,12 +128,12 @@ class _Critical:
         self._owner = owner
 
     def __enter__(self) -> None:
-        if threading.current_thread() is threading.main_thread():
+        if threading.get_ident() == _MAIN_IDENT:
             self._owner._depth += 1
 
     def __exit__(self, *exc: object) -> None:
         owner = self._owner
-        if threading.current_thread() is not threading.main_thread():
+        if threading.get_ident() != _MAIN_IDENT:
             return
         owner._depth -= 1
         if owner._depth == 0 and owner._pending is not None:
