@@ -498,21 +498,30 @@ def _open_binary(path: Path) -> tuple[BinaryIO, int]:
 
 
 def _line_blocks(stream: BinaryIO, size: int) -> Iterator[bytes]:
-    """Blocks of about ``size`` bytes of whole lines (the last one may lack its newline)."""
-    rest = b""
+    """Blocks of about ``size`` bytes of whole lines (the last one may lack its newline).
+
+    Reads into one reused buffer and copies each block out once (joining the
+    previous remainder to each read would copy every byte twice).
+    """
+    buf = bytearray(2 * size)
+    filled = 0
     while True:
-        chunk = stream.read(size)
-        if not chunk:
-            if rest:
-                yield rest
-            return
-        buf = rest + chunk if rest else chunk
-        cut = buf.rfind(b"\n") + 1
-        if cut:
-            rest = buf[cut:]
-            yield buf[:cut]
-        else:
-            rest = buf
+        if filled + size > len(buf):  # a line longer than a block: make room
+            buf.extend(bytes(filled + size - len(buf)))
+        with memoryview(buf) as view:
+            got = stream.readinto(view[filled : filled + size])  # type: ignore[attr-defined]
+            if not got:
+                if filled:
+                    yield bytes(view[:filled])
+                return
+            filled += got
+            cut = buf.rfind(b"\n", 0, filled) + 1
+            if not cut:
+                continue
+            yield bytes(view[:cut])
+            rest = filled - cut
+            view[:rest] = view[cut:filled]
+            filled = rest
 
 
 def _read_csv_blocks(
