@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import Config, Phase, PluginSchemas, RawConfig, apply_overrides, discover
-from harness.errors import PluginError, UsageError
+from harness.errors import ConfigError, PluginError, UsageError
 from harness.hookcall import call_each
 from harness.interrupts import Interrupted, Interrupts
-from harness.manager import Plugins, load_plugins
+from harness.manager import Plugins, load_plugins, plugin_name
 from harness.rundir import (
     CONFIG_FILE,
     EVENTS_FILE,
@@ -147,15 +147,22 @@ def prepare(options: RunOptions) -> Prepared:
         config_path = cwd / config_path
     raw = apply_overrides(discover(config_path, cwd), options.overrides)
     settings = raw.settings()
-    plugins = load_plugins(
-        extra=settings.plugins,
-        disable=settings.disable,
-        cli=options.plugins,
-        root=raw.root,
-        required=settings.required_plugins,
-        autoload=options.autoload,
-        objects=options.objects,
-    )
+    try:
+        plugins = load_plugins(
+            extra=settings.plugins,
+            disable=settings.disable,
+            cli=options.plugins,
+            root=raw.root,
+            required=settings.required_plugins,
+            autoload=options.autoload,
+            objects=options.objects,
+        )
+    except PluginError as exc:  # one the config asked for: name the file and the entry
+        for index, spec in enumerate(settings.plugins):
+            if plugin_name(spec) == exc.plugin:
+                key = f"{raw.key_prefix}harness.plugins[{index}]"
+                raise ConfigError(str(exc), path=raw.display, key=key) from None
+        raise
     schemas, event_types = _collect_schemas(plugins)
     config = Config(raw, schemas, loaded=plugins.loaded, disabled=plugins.disabled)
     runners = {impl.plugin_name for impl in plugins.pm.hook.phase_run.get_hookimpls()}

@@ -22,7 +22,14 @@ from harness import hookspecs
 from harness.errors import PluginError
 from harness.version import __version__
 
-__all__ = ["BUILTIN_PLUGINS", "ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "load_plugins"]
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "Plugins",
+    "load_plugins",
+    "plugin_name",
+]
 
 ENTRY_POINT_GROUP = "harness"
 AUTOLOAD_ENV = "HARNESS_DISABLE_PLUGIN_AUTOLOAD"
@@ -92,7 +99,7 @@ def _import_file(path: Path, name: str) -> ModuleType:
     return module
 
 
-def _spec_name(spec: str) -> str:
+def plugin_name(spec: str) -> str:
     """The plugin name of a ``plugins = [...]`` / ``-p`` entry."""
     if spec.endswith(".py") or "/" in spec or os.sep in spec:
         return Path(spec).stem
@@ -100,7 +107,7 @@ def _spec_name(spec: str) -> str:
 
 
 def _import(spec: str, root: Path) -> ModuleType:
-    name = _spec_name(spec)
+    name = plugin_name(spec)
     if spec.endswith(".py") or "/" in spec or os.sep in spec:
         path = Path(spec).expanduser()
         path = path if path.is_absolute() else root / path
@@ -198,7 +205,7 @@ def load_plugins(
             _register(plugins, obj, PluginInfo(ep.name, "entry point", ep.value, dist, version))
 
     for spec, source in wanted:
-        name = _spec_name(spec)
+        name = plugin_name(spec)
         if skip(name, source, spec):
             continue
         try:

@@ -157,3 +157,22 @@ def test_validate_flags_events_after_session_end_and_inconsistent_status(
     assert wrong.code == 1
     assert "status: expected 'success' for exit_code 0" in wrong.stderr
     assert cli("validate", str(tmp_path / "nope.jsonl"), cwd=tmp_path).code == 4
+
+
+def test_config_plugin_that_fails_to_import_names_file_and_entry(tmp_path: Path, cli: Cli) -> None:
+    write(tmp_path / "bad.py", "import nonexistent_module_for_harness\n")
+    write(
+        tmp_path / "harness.toml",
+        f"""
+        [harness]
+        plugins = ["./ok_missing_later.py", "./bad.py"]
+        disable = ["ok_missing_later"]
+        [phases.a]
+        plugin = "command"
+        run = {py_cmd("pass")}
+        """,
+    )
+    result = cli("run", cwd=tmp_path)
+    assert result.code == 4
+    assert "harness.toml: harness.plugins[1]: plugin 'bad': failed to import" in result.stderr
+    assert "Traceback" not in result.stderr
