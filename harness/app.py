@@ -161,7 +161,7 @@ def prepare(options: RunOptions) -> Prepared:
         for index, spec in enumerate(settings.plugins):
             if plugin_name(spec) == exc.plugin:
                 key = f"{raw.key_prefix}harness.plugins[{index}]"
-                raise ConfigError(str(exc), path=raw.display, key=key) from None
+                raise ConfigError(str(exc), path=raw.display, key=key) from exc
         raise
     schemas, event_types = _collect_schemas(plugins)
     config = Config(raw, schemas, loaded=plugins.loaded, disabled=plugins.disabled)

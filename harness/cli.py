@@ -176,8 +176,17 @@ def plugins(
     from harness.app import RunOptions, prepare
     from harness.errors import UsageError
 
+    options = RunOptions(config=config, plugins=tuple(plugin or ()))
+    if check:
+        from harness.pluginscheck import check_plugins
+
+        problems = check_plugins(options)
+        for problem in problems:
+            typer.echo(f"harness: problem: {problem}", err=True)
+        if problems:
+            raise typer.Exit(EXIT_USAGE)
     try:
-        prepared = prepare(RunOptions(config=config, plugins=tuple(plugin or ())))
+        prepared = prepare(options)
     except UsageError as exc:
         raise _fail(str(exc)) from None
     infos = prepared.plugins.infos
@@ -205,13 +214,6 @@ def plugins(
         if i.hooks:
             typer.echo(f"    hooks: {', '.join(i.hooks)}")
     if check:
-        from harness.pluginscheck import check_plugins
-
-        problems = check_plugins(RunOptions(config=config, plugins=tuple(plugin or ())))
-        if problems:
-            for problem in problems:
-                typer.echo(f"harness: problem: {problem}", err=True)
-            raise typer.Exit(EXIT_USAGE)
         typer.echo(
             f"ok: {len(prepared.plugins.loaded)} plugins loaded, "
             f"config {prepared.config.display} valid"

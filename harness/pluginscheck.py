@@ -20,16 +20,30 @@ def check_plugins(options: RunOptions) -> list[str]:
     metaschema, the whole configuration against the composed schema), then
     checks that every enabled phase has a loaded plugin implementing
     ``phase_run`` and calls ``configure`` as a run would. Returns one line per
-    problem.
+    problem: a plugin that fails to load is reported and left out, and the
+    check goes on, so every broken plugin is named.
     """
-    from harness.app import prepare
-    from harness.errors import UsageError
+    import dataclasses
 
-    try:
-        prepared = prepare(options)
-    except UsageError as exc:
-        return [str(exc)]
-    return _phase_problems(prepared) + _configure_problems(prepared)
+    from harness.app import prepare
+    from harness.errors import PluginError, UsageError
+
+    problems: list[str] = []
+    blocked: list[str] = []
+    while True:  # a broken plugin is named, then left out, so the next one is found too
+        try:
+            extra = tuple(f"no:{name}" for name in blocked)
+            prepared = prepare(dataclasses.replace(options, plugins=(*options.plugins, *extra)))
+        except UsageError as exc:
+            problems.append(str(exc))
+            cause = exc if isinstance(exc, PluginError) else exc.__cause__
+            plugin = cause.plugin if isinstance(cause, PluginError) else None
+            if plugin is None or plugin in blocked or len(blocked) >= 50:
+                return problems
+            blocked.append(plugin)
+            continue
+        break
+    return problems + _phase_problems(prepared) + _configure_problems(prepared)
 
 
 def _phase_problems(prepared: Prepared) -> list[str]:

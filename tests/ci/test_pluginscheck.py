@@ -110,3 +110,17 @@ def test_problems_are_named(
     problems = check_plugins(setup(tmp_path, plugins, config))
     assert len(problems) == 1, problems
     assert expected in problems[0]
+
+
+def test_every_broken_plugin_is_named(tmp_path: Path) -> None:
+    options = setup(
+        tmp_path,
+        {"good": GOOD, "hookless": BAD_HOOK, "schemaless": BAD_SCHEMA, "missing": "import nope\n"},
+        "[phases.a]\nplugin = 'good'\n",
+    )
+    problems = check_plugins(options)
+    named = {
+        name for name in ("hookless", "schemaless", "missing") if any(name in p for p in problems)
+    }
+    assert named == {"hookless", "schemaless", "missing"}, problems
+    assert len(problems) == 3
