@@ -24,11 +24,12 @@ from harness.outcomes import CallInfo, GiveUp, PhaseResult, Retry
 from harness.version import __version__
 
 if TYPE_CHECKING:
-    from harness.app import RunOptions, RunOutcome, run
+    from harness.app import RunOutcome, run
     from harness.artifacts import Artifacts, MissingArtifact
     from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.events import Event
+    from harness.prepare import RunOptions
     from harness.session import PhaseReport, Session
 
 _LAZY = {
@@ -39,7 +40,7 @@ _LAZY = {
     "Phase": "harness.config",
     "PhaseContext": "harness.context",
     "PhaseReport": "harness.session",
-    "RunOptions": "harness.app",
+    "RunOptions": "harness.prepare",
     "RunOutcome": "harness.app",
     "Session": "harness.session",
     "run": "harness.app",

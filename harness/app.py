@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.config import Config, Phase, PluginSchemas, RawConfig, apply_overrides, discover
-from harness.errors import ConfigError, PluginError, UsageError
+from harness.config import Config, Phase
+from harness.errors import PluginError, UsageError
 from harness.hookcall import call_each
 from harness.interrupts import Interrupted, Interrupts
-from harness.manager import Plugins, load_plugins, plugin_name
+from harness.prepare import Prepared, RunOptions, prepare
+from harness.redact import SECRET_ENV, mask_document
 from harness.rundir import (
     CONFIG_FILE,
-    EVENTS_FILE,
-    STATE_FILE,
     SUMMARY_FILE,
-    new_run_id,
-    point_latest,
-    read_json,
-    resolve_resume,
+    atomic_write,
+    choose_run_dir,
+    repair_events,
     write_json,
 )
 from harness.session import PhaseReport, Session
@@ -33,34 +30,6 @@ from harness.version import __version__
 __all__ = ["Prepared", "RunOptions", "RunOutcome", "prepare", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INTERNAL, EXIT_USAGE, EXIT_NO_PHASES = range(6)
-#: environment variables whose values are masked in every output, whatever prints them
-_SECRET_ENV = re.compile(r"(?i)(secret|token|passw|api_?key|private_?key|credential|(^|_)key$)")
-_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
-_NAMESPACED = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$")
-# a password in a URL's userinfo, or a secret-looking query parameter's value
-_URL_SECRETS = re.compile(
-    r"(://[^/@\s]*:)[^/@\s]+(?=@)"
-    r"|([?&][^=&#\s]*(?:key|token|secret|sig|pass)[^=&#\s]*=)[^&#\s]+",
-    re.IGNORECASE,
-)
-_SECRET_KEY = re.compile(r"(?i)(secret|token|passw|api[_-]?key|private[_-]?key|credential)")
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """What ``harness run`` was asked for (the CLI flags, as data)."""
-
-    config: Path | None = None
-    output_dir: Path | None = None
-    phases: Sequence[str] = ()
-    dry_run: bool = False
-    plugins: Sequence[str] = ()
-    overrides: Sequence[str] = ()
-    resume: str | None = None
-    verbosity: int = 0
-    cwd: Path | None = None
-    objects: Sequence[tuple[str, object]] = ()
-    autoload: bool | None = None
 
 
 @dataclass(slots=True)
@@ -72,110 +41,6 @@ class RunOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Prepared:
-    """Configuration and plugins, loaded and validated; nothing has run."""
-
-    raw: RawConfig
-    plugins: Plugins
-    schemas: PluginSchemas
-    event_types: dict[str, tuple[str, Mapping[str, Any]]]
-    config: Config
-
-
-def _schema_problem(schema: Any) -> str | None:
-    """Why ``schema`` is not a valid draft 2020-12 JSON Schema, or ``None``.
-
-    jsonschema-rs answers fast (start-up path); pure-Python jsonschema explains.
-    """
-    import jsonschema_rs
-
-    if isinstance(schema, Mapping) and jsonschema_rs.meta.is_valid(dict(schema)):
-        return None
-    import jsonschema
-
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        return str(exc.message)
-    return None if isinstance(schema, Mapping) else "not a JSON object"
-
-
-def _collect_schemas(
-    plugins: Plugins,
-) -> tuple[PluginSchemas, dict[str, tuple[str, Mapping[str, Any]]]]:
-    hook = plugins.pm.hook
-    out: dict[str, dict[str, Mapping[str, Any]]] = {"settings": {}, "phase": {}}
-    for kind, caller in (("settings", hook.config_schema), ("phase", hook.phase_schema)):
-        for result in call_each(caller):
-            if result.error is not None:
-                raise PluginError(result.plugin, f"{caller.name} failed: {result.error}")
-            if result.value is None:
-                continue
-            problem = _schema_problem(result.value)
-            if problem:
-                raise PluginError(result.plugin, f"{caller.name}: invalid JSON Schema: {problem}")
-            out[kind][result.plugin] = result.value
-    types: dict[str, tuple[str, Mapping[str, Any]]] = {}
-    for result in call_each(hook.event_schemas):
-        if result.error is not None:
-            raise PluginError(result.plugin, f"event_schemas failed: {result.error}")
-        for name, schema in dict(result.value or {}).items():
-            if not _NAMESPACED.match(name):
-                raise PluginError(
-                    result.plugin, f"event type {name!r} must be namespaced like 'plugin.kind'"
-                )
-            if name in types:
-                raise PluginError(
-                    result.plugin, f"event type {name!r} is already declared by {types[name][0]!r}"
-                )
-            problem = _schema_problem(schema)
-            if problem:
-                raise PluginError(result.plugin, f"schema of {name!r}: {problem}")
-            types[name] = (result.plugin, schema)
-    return PluginSchemas(out["settings"], out["phase"]), types
-
-
-def prepare(options: RunOptions) -> Prepared:
-    """Discover and validate the configuration and load every plugin.
-
-    :raises UsageError: (``ConfigError``, ``PluginError``) for anything the user must fix.
-    """
-    cwd = options.cwd or Path.cwd()
-    config_path = options.config
-    if config_path is not None and not config_path.is_absolute():
-        config_path = cwd / config_path
-    raw = apply_overrides(discover(config_path, cwd), options.overrides)
-    settings = raw.settings()
-    try:
-        plugins = load_plugins(
-            extra=settings.plugins,
-            disable=settings.disable,
-            cli=options.plugins,
-            root=raw.root,
-            required=settings.required_plugins,
-            autoload=options.autoload,
-            objects=options.objects,
-        )
-    except PluginError as exc:  # one the config asked for: name the file and the entry
-        for index, spec in enumerate(settings.plugins):
-            if plugin_name(spec) == exc.plugin:
-                key = f"{raw.key_prefix}harness.plugins[{index}]"
-                raise ConfigError(str(exc), path=raw.display, key=key) from exc
-        raise
-    schemas, event_types = _collect_schemas(plugins)
-    config = Config(raw, schemas, loaded=plugins.loaded, disabled=plugins.disabled)
-    runners = {impl.plugin_name for impl in plugins.pm.hook.phase_run.get_hookimpls()}
-    for phase in config.phases:
-        if phase.plugin in plugins.loaded and phase.plugin not in runners:
-            raise config.error(
-                f"phases.{phase.name}.plugin",
-                f"a plugin that runs phases (implements phase_run): {', '.join(sorted(runners))}",
-                repr(phase.plugin),
-            )
-    return Prepared(raw, plugins, schemas, event_types, config)
-
-
 def _select(config: Config, names: Sequence[str]) -> list[Phase]:
     known = {p.name: p for p in config.phases}
     for name in names:
@@ -185,103 +50,6 @@ def _select(config: Config, names: Sequence[str]) -> list[Phase]:
     if names:
         return [p for p in config.phases if p.name in set(names)]
     return [p for p in config.phases if p.enabled]
-
-
-def _masked(value: Any, redact: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: "***"
-            if _SECRET_KEY.search(k)
-            and not k.endswith(("_env", "_header", "_pattern"))
-            and isinstance(v, str)
-            else _masked(v, redact)
-            for k, v in value.items()
-            if v is not None  # TOML has no null: an unset optional key is left out
-        }
-    if isinstance(value, list):
-        return [_masked(v, redact) for v in value if v is not None]
-    if isinstance(value, str):
-        return _URL_SECRETS.sub(lambda m: (m[1] or m[2]) + "***", redact(value))
-    return value
-
-
-def _run_dir(
-    prepared: Prepared, options: RunOptions, cwd: Path
-) -> tuple[Path, str, dict[str, Any] | None]:
-    runs_dir = prepared.config.resolve_path(prepared.config.harness.runs_dir)
-    if options.resume is not None:
-        run_dir = resolve_resume(runs_dir, options.resume or None)
-        if options.output_dir is not None:
-            run_dir = (
-                (cwd / options.output_dir)
-                if not options.output_dir.is_absolute()
-                else options.output_dir
-            )
-        state_path = run_dir / STATE_FILE
-        if not state_path.is_file():
-            raise UsageError(f"--resume: {run_dir} holds no {STATE_FILE} to resume from")
-        try:
-            state = read_json(state_path)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"--resume: {state_path} is unreadable: {exc}") from None
-        problem = _state_problem(state)
-        if problem:
-            raise UsageError(f"--resume: {state_path} is not a harness state file: {problem}")
-        return run_dir, str(state["run_id"]), state
-    run_id = new_run_id()
-    if options.output_dir is not None:
-        run_dir = (
-            options.output_dir if options.output_dir.is_absolute() else cwd / options.output_dir
-        )
-        for name in (EVENTS_FILE, SUMMARY_FILE, STATE_FILE):
-            if (run_dir / name).exists():
-                raise UsageError(
-                    f"--output-dir {run_dir} already holds a run ({name}); "
-                    "choose another folder or --resume it"
-                )
-    else:
-        run_dir = runs_dir / run_id
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if options.output_dir is None:
-            point_latest(runs_dir, run_dir)
-    except OSError as exc:
-        raise UsageError(f"cannot create the run directory {run_dir}: {exc}") from None
-    return run_dir, run_id, None
-
-
-def _state_problem(state: Any) -> str | None:
-    """Why ``state`` (a parsed ``state.json``) cannot be resumed, or ``None``."""
-    if not isinstance(state, dict):
-        return "not a JSON object"
-    if not _RUN_ID.match(str(state.get("run_id", ""))):
-        return f"run_id {state.get('run_id')!r} is not a run id"
-    for key in ("sessions", "passed"):
-        value = state.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return f"{key} is not a list of names"
-    return None
-
-
-def _repair_events(run_dir: Path) -> int:
-    """Drop a torn last line of ``events.jsonl``; return the last ``seq`` written."""
-    import orjson
-
-    path = run_dir / EVENTS_FILE
-    if not path.exists():
-        return 0
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end != len(data):
-        with path.open("r+b") as fh:
-            fh.truncate(end)
-    lines = data[:end].splitlines()
-    for line in reversed(lines):
-        try:
-            return int(orjson.loads(line)["seq"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return 0
 
 
 def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
@@ -308,8 +76,10 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
             raise PluginError(
                 result.plugin, f"configure failed: {type(result.error).__name__}: {result.error}"
             )
-    run_dir, run_id, state = _run_dir(prepared, options, cwd)
-    first_seq = _repair_events(run_dir) + 1 if state else 1
+    output_dir = cwd / options.output_dir if options.output_dir is not None else None
+    runs_dir = config.resolve_path(config.harness.runs_dir)
+    run_dir, run_id, state = choose_run_dir(runs_dir, output_dir, options.resume)
+    first_seq = repair_events(run_dir) + 1 if state else 1
     import uuid
 
     interrupts = Interrupts()
@@ -329,7 +99,7 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
     )
     session.reports = [PhaseReport(p.name, p.plugin) for p in phases]
     for name, value in os.environ.items():  # GITHUB_TOKEN, EXCHANGE_API_KEY...: never echoed
-        if _SECRET_ENV.search(name) and len(value) >= 8:
+        if SECRET_ENV.search(name) and len(value) >= 8:
             session.redactor.add(value)
     done = set(state.get("passed", ())) if state else set()
     interrupted = False
@@ -337,9 +107,7 @@ def run(options: RunOptions | None = None, **kwargs: Any) -> RunOutcome:
     try:
         try:
             with interrupts.critical():
-                write_json_toml(
-                    run_dir / CONFIG_FILE, _masked(config.document, session.redactor.redact)
-                )
+                _save_config(run_dir / CONFIG_FILE, config, session)
                 failed = [
                     r
                     for r in call_each(session.hook.session_start, session=session)
@@ -450,10 +218,9 @@ def _finish(session: Session, prepared: Prepared, exit_code: int) -> RunOutcome:
     return RunOutcome(exit_code, session.run_dir, summary)
 
 
-def write_json_toml(path: Path, document: Mapping[str, Any]) -> None:
-    """The resolved configuration as TOML (secrets masked)."""
+def _save_config(path: Path, config: Config, session: Session) -> None:
+    """The resolved configuration as TOML, secrets masked (``config.toml``)."""
     import tomli_w
 
-    from harness.rundir import atomic_write
-
-    atomic_write(path, tomli_w.dumps(dict(document)).encode())
+    document = mask_document(config.document, session.redactor.redact)
+    atomic_write(path, tomli_w.dumps(document).encode())

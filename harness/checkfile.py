@@ -10,8 +10,8 @@ __all__ = ["check_events", "check_path", "check_summary"]
 
 def _plugin_types() -> dict[str, Any]:
     """Event schemas of the plugins a run here would load (best effort)."""
-    from harness.app import RunOptions, prepare
     from harness.errors import UsageError
+    from harness.prepare import RunOptions, prepare
 
     try:
         return {name: schema for name, (_, schema) in prepare(RunOptions()).event_types.items()}

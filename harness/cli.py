@@ -173,8 +173,8 @@ def plugins(
     ] = False,
 ) -> None:
     """List every plugin: name, source, distribution, version, hooks."""
-    from harness.app import RunOptions, prepare
     from harness.errors import UsageError
+    from harness.prepare import RunOptions, prepare
 
     options = RunOptions(config=config, plugins=tuple(plugin or ()))
     if check:

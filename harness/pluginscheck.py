@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.app import Prepared, RunOptions
+    from harness.prepare import Prepared, RunOptions
 
 __all__ = ["check_plugins"]
 
@@ -14,7 +14,7 @@ def check_plugins(options: RunOptions) -> list[str]:
     """Problems a run with ``options`` would hit before its first phase; empty when none.
 
     Loads the configuration and every plugin exactly as :func:`harness.run`
-    does (:func:`harness.app.prepare`: built-ins, entry points, ``[harness]
+    does (:func:`harness.prepare.prepare`: built-ins, entry points, ``[harness]
     plugins``, ``-p``, ``required_plugins``; hook implementations are validated
     by pluggy as they are registered, contributed JSON Schemas against the
     metaschema, the whole configuration against the composed schema), then
@@ -25,8 +25,8 @@ def check_plugins(options: RunOptions) -> list[str]:
     """
     import dataclasses
 
-    from harness.app import prepare
     from harness.errors import PluginError, UsageError
+    from harness.prepare import prepare
 
     problems: list[str] = []
     blocked: list[str] = []

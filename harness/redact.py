@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "SECRET_ENV", "SECRET_KEY", "Redactor", "mask_document"]
 
 MASK = "***"
 
@@ -59,3 +60,36 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.redact_obj(v) for v in value]
         return value
+
+
+#: config keys whose string values are secrets (``*_env`` etc. only name where one is)
+SECRET_KEY = re.compile(r"(?i)(secret|token|passw|api[_-]?key|private[_-]?key|credential)")
+#: environment variables whose values are secrets, whatever prints them
+SECRET_ENV = re.compile(r"(?i)(secret|token|passw|api_?key|private_?key|credential|(^|_)key$)")
+# a password in a URL's userinfo, or a secret-looking query parameter's value
+_URL_SECRETS = re.compile(
+    r"(://[^/@\s]*:)[^/@\s]+(?=@)"
+    r"|([?&][^=&#\s]*(?:key|token|secret|sig|pass)[^=&#\s]*=)[^&#\s]+",
+    re.IGNORECASE,
+)
+
+
+def mask_document(value: Any, redact: Callable[[str], str]) -> Any:
+    """A configuration document fit to save: secret-looking keys' values, passwords and
+    tokens inside URLs, and every string ``redact`` knows, masked; ``None`` values dropped
+    (TOML has no null)."""
+    if isinstance(value, dict):
+        return {
+            k: MASK
+            if SECRET_KEY.search(k)
+            and not k.endswith(("_env", "_header", "_pattern"))
+            and isinstance(v, str)
+            else mask_document(v, redact)
+            for k, v in value.items()
+            if v is not None
+        }
+    if isinstance(value, list):
+        return [mask_document(v, redact) for v in value if v is not None]
+    if isinstance(value, str):
+        return _URL_SECRETS.sub(lambda m: (m[1] or m[2]) + MASK, redact(value))
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -13,15 +14,25 @@ from typing import Any
 
 import orjson
 
+from harness.errors import UsageError
+
 __all__ = [
+    "CONFIG_FILE",
+    "EVENTS_FILE",
     "STATE_FILE",
+    "SUMMARY_FILE",
     "atomic_write",
+    "choose_run_dir",
     "new_run_id",
     "point_latest",
     "read_json",
+    "repair_events",
+    "state_problem",
     "write_json",
 ]
 
+#: ``20261128T094525Z-3f2a1c``: sortable UTC start time plus 6 random hex digits
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
 STATE_FILE = "state.json"
 SUMMARY_FILE = "summary.json"
 EVENTS_FILE = "events.jsonl"
@@ -97,3 +108,80 @@ def resolve_resume(runs_dir: Path, run: str | None) -> Path:
     if path.is_dir():
         return path
     return runs_dir / run
+
+
+def choose_run_dir(
+    runs_dir: Path, output_dir: Path | None, resume: str | None
+) -> tuple[Path, str, dict[str, Any] | None]:
+    """The run directory, run id and (on ``--resume``) the saved state of this run.
+
+    A new run goes to ``runs_dir/<run_id>`` (``latest`` then points at it) or
+    exactly to ``output_dir``, which must not hold a run yet; ``resume`` (a run
+    id, a path, or ``""`` for the latest) names an earlier run to continue.
+
+    :raises UsageError: nothing to resume, a damaged ``state.json``, a folder that
+        already holds a run, or one that cannot be created.
+    """
+    if resume is not None:
+        run_dir = output_dir if output_dir is not None else resolve_resume(runs_dir, resume or None)
+        state_path = run_dir / STATE_FILE
+        if not state_path.is_file():
+            raise UsageError(f"--resume: {run_dir} holds no {STATE_FILE} to resume from")
+        try:
+            state = read_json(state_path)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--resume: {state_path} is unreadable: {exc}") from None
+        problem = state_problem(state)
+        if problem:
+            raise UsageError(f"--resume: {state_path} is not a harness state file: {problem}")
+        return run_dir, str(state["run_id"]), state
+    run_id = new_run_id()
+    if output_dir is not None:
+        run_dir = output_dir
+        for name in (EVENTS_FILE, SUMMARY_FILE, STATE_FILE):
+            if (run_dir / name).exists():
+                raise UsageError(
+                    f"--output-dir {run_dir} already holds a run ({name}); "
+                    "choose another folder or --resume it"
+                )
+    else:
+        run_dir = runs_dir / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if output_dir is None:
+            point_latest(runs_dir, run_dir)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run directory {run_dir}: {exc}") from None
+    return run_dir, run_id, None
+
+
+def state_problem(state: Any) -> str | None:
+    """Why ``state`` (a parsed ``state.json``) cannot be resumed, or ``None``."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    if not RUN_ID.fullmatch(str(state.get("run_id", ""))):
+        return f"run_id {state.get('run_id')!r} is not a run id"
+    for key in ("sessions", "passed"):
+        value = state.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key} is not a list of names"
+    return None
+
+
+def repair_events(run_dir: Path) -> int:
+    """Drop a torn last line of ``events.jsonl``; return the last ``seq`` written."""
+    path = run_dir / EVENTS_FILE
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end != len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(end)
+    lines = data[:end].splitlines()
+    for line in reversed(lines):
+        try:
+            return int(orjson.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0

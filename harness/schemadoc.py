@@ -16,7 +16,7 @@ def composed_schema(kind: str, config: Path | None = None) -> dict[str, Any]:
     each plugin's phase schema applies (through ``if``/``then``) to the phase
     tables it runs. ``event``: plugin event types are listed under ``$defs``.
     """
-    from harness.app import RunOptions, prepare
+    from harness.prepare import RunOptions, prepare
     from harness.validation import load_schema
 
     doc = copy.deepcopy(load_schema(kind))

@@ -238,7 +238,7 @@ class Harnesser:
         args: Sequence[str],
         timeout: float,
     ) -> HarnessResult:
-        from harness.app import RunOptions, prepare
+        from harness.prepare import RunOptions, prepare
 
         argv = [sys.executable, "-m", "harness", "run", "--output-dir", str(output_dir)]
         argv += [f"--phase={p}" for p in phases]
