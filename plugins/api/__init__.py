@@ -14,6 +14,11 @@ are registered as secrets when the session starts (so that they are masked
 from the first event of the run, output of earlier phases included) and
 never written anywhere.
 
+TLS certificates are always verified (no setting turns that off); a private
+CA (exchange testnet, corporate proxy) is trusted with an exchange's
+``ca_bundle`` PEM file, relative to the config file. A certificate that does not
+verify fails the request at once (not retried).
+
 Settings the schema cannot check (a ``base_url`` holding credentials, a query
 or plain ``http://`` to a remote host, an invalid ``key_pattern``, ``auth_path``
 without credentials...) are rejected by ``configure``: exit code 4 before
@@ -83,16 +88,20 @@ def configure(config: Config) -> None:
     """Reject, at start-up, every api phase setting that is well-typed but wrong.
 
     The first problem of the first bad exchange is raised as
-    ``phases.<phase>.exchanges[<i>].<key>``; a base URL is shown masked.
+    ``phases.<phase>.exchanges[<i>].<key>``; a base URL is shown masked. A
+    ``ca_bundle`` must be a PEM file of CA certificates (checked offline, in a
+    dry run too).
     """
-    from harness.plugins.api.configcheck import exchange_problems
+    from harness.plugins.api.configcheck import ca_bundle_problem, exchange_problems
     from harness.plugins.api.settings import parse_exchanges
 
     for phase in config.phases:
         if phase.plugin != PLUGIN:
             continue
         for index, ex in enumerate(parse_exchanges(phase.settings)):
-            for problem in exchange_problems(ex):
+            ca_file = None if ex.ca_bundle is None else config.resolve_path(ex.ca_bundle)
+            ca_problem = ca_bundle_problem(ex, ca_file)
+            for problem in [*exchange_problems(ex), *([ca_problem] if ca_problem else [])]:
                 key = f"phases.{phase.name}.exchanges[{index}].{problem.key}"
                 raise config.error(key, problem.expected, problem.given)
 

@@ -14,9 +14,10 @@ import re
 import statistics
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from harness.plugins.api.configcheck import exchange_problems, safe_url
+from harness.plugins.api.configcheck import ca_bundle_problem, exchange_problems, safe_url
 from harness.plugins.api.httpio import ApiContext, ExchangeClient, RequestFailed
 from harness.plugins.api.servertime import ServerTimeError, measure_skew, parse_server_time
 from harness.plugins.api.settings import Exchange
@@ -58,23 +59,30 @@ class Credentials:
         return out
 
 
-def check_config(ex: Exchange) -> CheckResult:
+def check_config(ex: Exchange, ca_file: Path | None = None) -> CheckResult:
     """Everything about the entry that the schema cannot say.
 
+    ``ca_file`` is ``ex.ca_bundle`` resolved against the config file's folder.
     The plugin's ``configure`` hook already rejects these at start-up (exit 4);
     this is the safety net when the phase runs outside ``harness run``.
     """
-    problems = [p.text for p in exchange_problems(ex)]
+    ca_problem = ca_bundle_problem(ex, ca_file)
+    problems = [p.text for p in [*exchange_problems(ex), *([ca_problem] if ca_problem else [])]]
     if problems:
         return CheckResult("config", "failed", "; ".join(problems))
     planned = ["health", "latency"]
     planned += ["clock_skew"] if ex.time_path else []
     planned += ["auth"] if ex.auth_path else []
+    details: dict[str, Any] = {"base_url": safe_url(ex.base_url), "planned": planned}
+    trust = ""
+    if ex.ca_bundle is not None:
+        details["ca_bundle"] = ex.ca_bundle
+        trust = f" (CA: {ex.ca_bundle})"
     return CheckResult(
         "config",
         "passed",
-        f"{safe_url(ex.base_url)}: {', '.join(planned)} configured",
-        details={"base_url": safe_url(ex.base_url), "planned": planned},
+        f"{safe_url(ex.base_url)}: {', '.join(planned)} configured{trust}",
+        details=details,
     )
 
 
@@ -297,7 +305,8 @@ def run_exchange(
     built, so httpx is not even imported.
     """
     network = ("health", "latency", "clock_skew", "auth", "rate_limit")
-    config = check_config(ex)
+    ca_file = None if ex.ca_bundle is None else ctx.resolve_path(ex.ca_bundle)
+    config = check_config(ex, ca_file)
     yield config
     if config.status == "failed":
         yield CheckResult("credentials", "skipped", "configuration invalid")
@@ -310,7 +319,7 @@ def run_exchange(
         for name in network:
             yield CheckResult(name, "skipped", DRY_RUN)
         return
-    client = ExchangeClient(ex, ctx)
+    client = ExchangeClient(ex, ctx, ca_file)
     try:
         health = check_health(client)
         yield health

@@ -3,7 +3,8 @@
 :func:`exchange_problems` is used twice: by the plugin's ``configure`` hook, which
 turns the first problem into a start-up :class:`~harness.ConfigError` (exit 4),
 and by the run-time ``config`` check (a safety net when the phase is run
-directly). :func:`safe_url` masks the user, password, query and fragment of a
+directly); :func:`ca_bundle_problem` checks a resolved ``ca_bundle`` file the
+same two ways. :func:`safe_url` masks the user, password, query and fragment of a
 URL: those may hold credentials, so no message and no summary shows them.
 """
 
@@ -13,11 +14,13 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from harness.plugins.api.settings import Exchange
+from harness.plugins.api.tls import CaBundleError, ca_bundle_context
 
-__all__ = ["Problem", "exchange_problems", "safe_url"]
+__all__ = ["Problem", "ca_bundle_problem", "exchange_problems", "safe_url"]
 
 MASK = "***"
 
@@ -177,3 +180,20 @@ def exchange_problems(ex: Exchange) -> list[Problem]:
             )
         )
     return out
+
+
+def ca_bundle_problem(ex: Exchange, path: Path | None) -> Problem | None:
+    """The problem with ``ex.ca_bundle`` resolved to ``path`` (missing, no PEM CA...), if any."""
+    if ex.ca_bundle is None or path is None:
+        return None
+    try:
+        ca_bundle_context(path)
+    except CaBundleError as exc:
+        reason = " ".join(str(exc).split())
+        return Problem(
+            "ca_bundle",
+            "a PEM file of CA certificates (relative to the config file)",
+            f"{_quoted(ex.ca_bundle)} ({reason})",
+            f"ca_bundle unusable: {reason}",
+        )
+    return None

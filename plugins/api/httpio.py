@@ -2,11 +2,14 @@
 
 httpx is imported when the first client is built, never at module import, and
 never in a dry run (no client is built then). TLS certificates are always
-verified; redirects are not followed (a redirect is reported as an unexpected
-status). Each attempt raises :class:`~harness.errors.RetryableError` for
-connection errors, timeouts and 5xx (429 and 503 with the ``Retry-After`` wait
-the server asked for) and :class:`~harness.errors.NonRetryableError` for any
-other unexpected status; ``ctx.retry`` turns that into retries or a give-up.
+verified, against the default trust store or the exchange's ``ca_bundle``
+(there is no way to turn verification off); redirects are not followed (a
+redirect is reported as an unexpected status). Each attempt raises
+:class:`~harness.errors.RetryableError` for connection errors, timeouts and 5xx
+(429 and 503 with the ``Retry-After`` wait the server asked for) and
+:class:`~harness.errors.NonRetryableError` for a certificate that does not
+verify, an unusable ``ca_bundle`` and any other unexpected status;
+``ctx.retry`` turns that into retries or a give-up.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from harness.errors import NonRetryableError, RetryableError
+from harness.plugins.api.tls import cert_failure
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from harness.plugins.api.settings import Exchange
@@ -54,6 +60,8 @@ class ApiContext(Protocol):
     def add_secret(self, value: str) -> None: ...
 
     def deadline_in(self) -> float | None: ...
+
+    def resolve_path(self, path: str | Path) -> Path: ...
 
     def emit(
         self,
@@ -139,10 +147,13 @@ class ExchangeClient:
     """Sends the GETs of one exchange; collects rate-limit headers on the way.
 
     Build it only when the network may be used; call :meth:`close` at the end.
+    ``ca_file``: the exchange's ``ca_bundle``, resolved; ``None`` for the default
+    trust store.
     """
 
     exchange: Exchange
     ctx: ApiContext
+    ca_file: Path | None = None
     rate_limits: dict[str, str] = field(default_factory=dict)
     requests_sent: int = 0
     _client: httpx.Client | None = None
@@ -150,12 +161,22 @@ class ExchangeClient:
 
     def _http(self) -> httpx.Client:
         if self._client is None:
+            import ssl
+
             import httpx
 
+            from harness.plugins.api.tls import CaBundleError, ca_bundle_context
+
+            verify: ssl.SSLContext | bool = True  # never False: no setting leads there
+            if self.ca_file is not None:
+                try:
+                    verify = ca_bundle_context(self.ca_file)
+                except CaBundleError as exc:
+                    raise NonRetryableError(f"ca_bundle: {one_line(str(exc))}") from None
             ex = self.exchange
             self._client = httpx.Client(
                 base_url=ex.base_url,
-                verify=True,
+                verify=verify,
                 follow_redirects=False,
                 timeout=httpx.Timeout(ex.request_timeout, connect=ex.connect_timeout),
                 headers={"User-Agent": "harness-api-check"},
@@ -234,6 +255,18 @@ class ExchangeClient:
             body = response.read()
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{what}: timed out ({self._describe(exc)})") from None
+        except httpx.ConnectError as exc:
+            reason = cert_failure(exc)
+            if reason is None:
+                raise RetryableError(f"{what}: connection failed ({self._describe(exc)})") from None
+            # not transient: the same certificate will be rejected on every attempt
+            hint = (
+                "" if self.ca_file is not None else "; a private CA can be trusted with ca_bundle"
+            )
+            raise NonRetryableError(
+                f"{what}: TLS certificate verification failed "
+                f"({self.ctx.redact(one_line(reason))}), not retried{hint}"
+            ) from None
         except httpx.TransportError as exc:
             raise RetryableError(f"{what}: connection failed ({self._describe(exc)})") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

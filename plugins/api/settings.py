@@ -89,6 +89,15 @@ _EXCHANGE_SCHEMA: dict[str, Any] = {
         "max_skew_ms": {**_POSITIVE, "description": "Threshold on |clock skew|."},
         "request_timeout": {**_POSITIVE, "description": "Seconds per request."},
         "connect_timeout": {**_POSITIVE, "description": "Seconds to connect."},
+        "ca_bundle": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "PEM file of the CA certificates to trust instead of the default store "
+                "(a testnet's or proxy's private CA), relative to the config file. "
+                "Verification itself cannot be turned off."
+            ),
+        },
         "rate_limit_headers": {
             "type": "array",
             "items": {"type": "string", "minLength": 1},
@@ -168,6 +177,7 @@ class Exchange:
     request_timeout: float
     connect_timeout: float
     rate_limit_headers: tuple[str, ...]
+    ca_bundle: str | None = None
 
 
 def _prop_default(name: str) -> Any:
@@ -217,6 +227,7 @@ def parse_exchanges(settings: Mapping[str, Any]) -> list[Exchange]:
                 rate_limit_headers=tuple(
                     h.lower() for h in entry.get("rate_limit_headers", DEFAULT_RATE_LIMIT_HEADERS)
                 ),
+                ca_bundle=entry.get("ca_bundle"),
             )
         )
     return out

@@ -3,17 +3,22 @@
 :class:`ExchangeServer` is a ``ThreadingHTTPServer`` on an ephemeral port whose
 routes are plain functions ``(request, n) -> Answer``, where ``n`` counts the
 requests to that path (1 for the first). It records every request it saw.
+Given an ``ssl.SSLContext`` it serves HTTPS: the listening socket is wrapped, so
+the TLS handshake happens on accept (a client that rejects the certificate never
+reaches a route, and the server drops it silently).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 KEY = "sk-live-ABCDEF123456"
@@ -68,9 +73,9 @@ def healthy_routes(time_offset_s: float = 0.0) -> dict[str, Route]:
 
 
 class ExchangeServer:
-    """A real HTTP server in a thread; ``url`` is ``http://127.0.0.1:<port>``."""
+    """A real HTTP(S) server in a thread; ``url`` is ``http(s)://127.0.0.1:<port>``."""
 
-    def __init__(self, routes: dict[str, Route]) -> None:
+    def __init__(self, routes: dict[str, Route], tls: ssl.SSLContext | None = None) -> None:
         self.routes = routes
         self.seen: list[Seen] = []
         self.counts: dict[str, int] = {}
@@ -114,7 +119,10 @@ class ExchangeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -153,6 +161,20 @@ def exchange_entry(url: str, **overrides: Any) -> dict[str, Any]:
     return entry
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A private CA (``trustme``) and a server context with its cert for 127.0.0.1/localhost."""
+
+    ca_pem: bytes
+    server: ssl.SSLContext
+
+    def write_ca(self, path: Path) -> Path:
+        """Write the CA certificate (PEM) to ``path``, creating its folder."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.ca_pem)
+        return path
+
+
 class FakeCtx:
     """A stand-in for ``PhaseContext`` for calling the check functions directly.
 
@@ -161,8 +183,11 @@ class FakeCtx:
     retried up to ``max_retries`` times; the waits asked for are recorded, not slept.
     """
 
-    def __init__(self, *, dry_run: bool = False, max_retries: int = 3) -> None:
+    def __init__(
+        self, *, dry_run: bool = False, max_retries: int = 3, root: Path | None = None
+    ) -> None:
         self.dry_run = dry_run
+        self.root = Path.cwd() if root is None else root
         self.max_retries = max_retries
         self.metrics: dict[str, float | int] = {}
         self.secrets: list[str] = []
@@ -196,6 +221,10 @@ class FakeCtx:
 
     def deadline_in(self) -> float | None:
         return None
+
+    def resolve_path(self, path: str | Path) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.root / p
 
     def emit(self, type: str, message: str = "", **kwargs: Any) -> None:
         self.events.append({"type": type, "message": message, **kwargs})
