@@ -50,18 +50,25 @@ ConfigOpt = Annotated[
         "--config",
         "-c",
         help="Config file (default: nearest harness.toml, then pyproject.toml "
-        "[tool.harness], then the built-in default).",
+        "\\[tool.harness], then the built-in default).",
+        metavar="PATH",
     ),
 ]
 PluginOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "-p", help="Load plugin NAME (module or .py file), or 'no:NAME' to disable one. Repeatable."
+        "-p",
+        help="Load plugin NAME (module or .py file), or 'no:NAME' to disable one. Repeatable.",
+        metavar="NAME",
     ),
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a config key: KEY.PATH=VALUE (TOML value). Repeatable."),
+    typer.Option(
+        "--set",
+        help="Override a config key: KEY.PATH=VALUE (TOML value). Repeatable.",
+        metavar="KEY=VALUE",
+    ),
 ]
 
 
@@ -71,22 +78,21 @@ def run(
     output_dir: Annotated[
         Path | None,
         typer.Option(
-            "--output-dir", "-o", help="Write the run exactly here (must not hold a run)."
+            "--output-dir",
+            "-o",
+            help="Write the run exactly here (must not hold a run).",
+            metavar="DIR",
         ),
     ] = None,
     phase: Annotated[
-        list[str] | None, typer.Option("--phase", help="Run only this phase. Repeatable.")
+        list[str] | None,
+        typer.Option("--phase", help="Run only this phase. Repeatable.", metavar="NAME"),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Open no connections and need no secrets.")
     ] = False,
     plugin: PluginOpt = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="Override a config key: KEY.PATH=VALUE (TOML value). Repeatable."
-        ),
-    ] = None,
+    set_: SetOpt = None,
     resume: Annotated[
         str | None,
         typer.Option(
@@ -96,14 +102,22 @@ def run(
         ),
     ] = None,
     quiet: Annotated[
-        int, typer.Option("--quiet", "-q", count=True, help="Only the final line.")
+        int,
+        typer.Option("--quiet", "-q", count=True, help="Only the final line.", show_default=False),
     ] = 0,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Every event, heartbeats included.")
+        int,
+        typer.Option(
+            "--verbose", "-v", count=True, help="Every event, debug included.", show_default=False
+        ),
     ] = 0,
     junit_xml: Annotated[
         Path | None,
-        typer.Option("--junit-xml", help="Also write a JUnit XML report here (CI test reporters)."),
+        typer.Option(
+            "--junit-xml",
+            help="Also write a JUnit XML report here (CI test reporters).",
+            metavar="PATH",
+        ),
     ] = None,
 ) -> None:
     """Run the configured phases and write a run directory."""
