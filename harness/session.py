@@ -32,10 +32,8 @@ class Waiter:
 
     def __init__(self, *, no_sleep: bool | None = None) -> None:
         self.no_sleep = bool(os.environ.get(NO_SLEEP_ENV)) if no_sleep is None else no_sleep
-        self.slept: list[float] = []
 
     def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
         if self.no_sleep or seconds <= 0:
             return
         time.sleep(seconds)  # SIGINT/SIGTERM/the phase timer raise out of it at once
