@@ -19,8 +19,8 @@ as source text, runs the harness in-process or as a subprocess, and returns a
         assert result.events_of("my_plugin.tick")
         result.stdout.fnmatch_lines(["*hello: passed*"])
 
-Under the fixture ``HARNESS_NO_SLEEP=1`` is set: retry waits and
-``ctx.sleep`` are recorded but not slept.
+Under the fixture ``HARNESS_NO_SLEEP=1`` is set: retry waits (still recorded in
+the ``retry`` events and the summary) and ``ctx.sleep`` return at once.
 """
 
 from __future__ import annotations
