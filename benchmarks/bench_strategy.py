@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 import harness
-from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
+from harness import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.strategy.engine import backtest
 from harness.plugins.strategy.metrics import compute_metrics
 from harness.plugins.strategy.strategies import sma_cross

@@ -19,6 +19,7 @@ from harness.errors import (
     RetryableError,
     UsageError,
 )
+from harness.exitcodes import ExitCode, RunStatus, status_for
 from harness.hookspecs import hookimpl, hookspec
 from harness.outcomes import CallInfo, GiveUp, PhaseResult, Retry
 from harness.version import __version__
@@ -29,10 +30,14 @@ if TYPE_CHECKING:
     from harness.config import Config, Phase
     from harness.context import PhaseContext
     from harness.events import Event
+    from harness.market import MARKET_ARTIFACT, Bars, MarketData
     from harness.prepare import RunOptions
     from harness.session import PhaseReport, Session
 
 _LAZY = {
+    "MARKET_ARTIFACT": "harness.market",
+    "Bars": "harness.market",
+    "MarketData": "harness.market",
     "Artifacts": "harness.artifacts",
     "MissingArtifact": "harness.artifacts",
     "Config": "harness.config",
@@ -47,13 +52,17 @@ _LAZY = {
 }
 
 __all__ = [
+    "MARKET_ARTIFACT",
     "Artifacts",
+    "Bars",
     "CallInfo",
     "Config",
     "ConfigError",
     "Event",
+    "ExitCode",
     "GiveUp",
     "HarnessError",
+    "MarketData",
     "MissingArtifact",
     "NonRetryableError",
     "Phase",
@@ -66,12 +75,14 @@ __all__ = [
     "RetryableError",
     "RunOptions",
     "RunOutcome",
+    "RunStatus",
     "Session",
     "UsageError",
     "__version__",
     "hookimpl",
     "hookspec",
     "run",
+    "status_for",
 ]
 
 

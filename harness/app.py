@@ -188,7 +188,7 @@ def _exit_code(session: Session, interrupted: bool) -> int:
 
 
 def _finish(session: Session, prepared: Prepared, exit_code: int) -> RunOutcome:
-    from harness.summary import status_for
+    from harness.exitcodes import status_for
 
     counts: dict[str, int] = {}
     for report in session.reports:

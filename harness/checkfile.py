@@ -95,7 +95,7 @@ def check_summary(path: Path) -> list[str]:
     if error is not None:
         key, expected, given = describe_error(error)
         return [f"{path}: {key or 'summary'}: expected {expected}, got {given}"]
-    from harness.summary import status_for
+    from harness.exitcodes import status_for
 
     if status_for(doc["exit_code"]) != doc["status"]:
         return [

@@ -6,13 +6,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from harness.events import check_finite, utc_timestamp
+from harness.exitcodes import status_for
 from harness.hookcall import call_each
 
 if TYPE_CHECKING:
     from harness.manager import PluginInfo
     from harness.session import Session
 
-__all__ = ["CORE_SECTIONS", "build_summary", "status_for"]
+__all__ = ["CORE_SECTIONS", "build_summary"]
 
 CORE_SECTIONS = frozenset(
     {
@@ -37,12 +38,6 @@ CORE_SECTIONS = frozenset(
         "resumed_from",
     }
 )
-
-_STATUS = {0: "success", 1: "failed", 2: "interrupted", 3: "error", 4: "error", 5: "success"}
-
-
-def status_for(exit_code: int) -> str:
-    return _STATUS[exit_code]
 
 
 def build_summary(

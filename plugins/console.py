@@ -203,7 +203,7 @@ class ConsoleReporter:
             session.pluginmanager.unregister(self)
 
     def _final(self, session: Session, exit_code: int) -> None:
-        from harness.summary import status_for
+        from harness import status_for
 
         status = status_for(exit_code)
         counts: dict[str, int] = {}

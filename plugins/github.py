@@ -69,7 +69,7 @@ def _cell(text: str) -> str:
 
 def markdown_summary(session: Session, exit_code: int) -> str:
     """The run as Markdown: a status line, a table of phases, the retries."""
-    from harness.summary import status_for
+    from harness import status_for
 
     status = status_for(exit_code)
     lines = [

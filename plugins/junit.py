@@ -130,8 +130,8 @@ class JUnitReport:
     def write(self, session: Session, exit_code: int) -> None:
         from xml.etree import ElementTree as ET
 
+        from harness import status_for
         from harness.rundir import atomic_write
-        from harness.summary import status_for
         from harness.version import __version__
 
         redact = session.redactor.redact

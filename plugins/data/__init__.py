@@ -2,7 +2,7 @@
 
 A phase run by this plugin (``[phases.data]``) reads CSV, ``.csv.gz`` or Parquet files,
 checks them (``docs/data.md`` describes every setting and check) and puts a
-:class:`~harness.plugins.data.market.MarketData` under ``"data.market"`` for later phases.
+:class:`~harness.MarketData` under ``"data.market"`` for later phases.
 Without ``paths`` it reads the shipped sample: daily bars of four US stocks.
 
 Imports here stay light (no numpy or polars): the module is imported for every run.

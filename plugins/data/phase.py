@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness import MARKET_ARTIFACT, Bars, MarketData
 from harness.errors import PhaseFailed, RetryableError
 from harness.plugins.data.checks import Finding, run_checks
 from harness.plugins.data.loader import Frame, LoadError, os_reason, read_file
-from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.data.settings import DataSettings, interval_seconds
 
 if TYPE_CHECKING:

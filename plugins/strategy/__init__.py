@@ -1,7 +1,7 @@
 """The built-in ``strategy`` plugin: backtests, gates, look-ahead check, sweeps.
 
 The phase reads the ``"data.market"`` artifact
-(:class:`~harness.plugins.data.market.MarketData`), backtests every configured
+(:class:`~harness.MarketData`), backtests every configured
 strategy on every symbol with the engine of :mod:`.engine` (backtesting.py's
 rules), checks each strategy's gates, runs parameter sweeps, and contributes
 ``capital``, ``trades`` and ``strategy`` to the summary.

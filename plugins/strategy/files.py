@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from harness.plugins.data.market import Bars
+    from harness import Bars
     from harness.plugins.strategy.engine import BacktestResult
     from harness.plugins.strategy.sweep import SweepRow
 

@@ -12,7 +12,7 @@ import numpy as np
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from harness.plugins.data.market import Bars
+    from harness import Bars
     from harness.plugins.strategy.metrics import Metrics
 
 __all__ = [

@@ -27,7 +27,7 @@ __all__ = ["strategy_functions"]
 def strategy_functions() -> Mapping[str, Callable[..., Any]] | None:
     """Return strategies by name: ``{name: fn}``.
 
-    ``fn(bars, **params)`` receives a :class:`~harness.plugins.data.market.Bars`
+    ``fn(bars, **params)`` receives a :class:`~harness.Bars`
     (numpy arrays ``timestamp``, ``open``, ``high``, ``low``, ``close``,
     ``volume``) and the entry's ``params`` (and sweep values) as keyword
     arguments, and returns an array of the same length with -1 (sell), 0

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from harness import MARKET_ARTIFACT, Bars, MarketData
 from harness.errors import PhaseFailed
 from harness.outcomes import PhaseResult
-from harness.plugins.data.market import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.strategy.engine import backtest
 from harness.plugins.strategy.files import (
     BackgroundWriter,

@@ -1,7 +1,7 @@
 """The built-in strategies.
 
 A strategy is a function ``fn(bars, **params) -> signal`` where ``bars`` is a
-:class:`~harness.plugins.data.market.Bars` and ``signal`` an integer array of
+:class:`~harness.Bars` and ``signal`` an integer array of
 the same length with -1 (sell), 0 (nothing) or +1 (buy) per bar. ``signal[t]``
 may use data up to and including bar ``t`` only (the look-ahead gate checks it).
 Invalid parameters raise :class:`~.params.ParamError` (a :class:`ValueError`); the
@@ -20,7 +20,7 @@ from harness.plugins.strategy.params import BUILTIN_RULES, positive_int
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from harness.plugins.data.market import Bars
+    from harness import Bars
 
 __all__ = [
     "BUILTIN_STRATEGIES",

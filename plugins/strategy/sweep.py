@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
     from types import TracebackType
 
-    from harness.plugins.data.market import Bars
+    from harness import Bars
     from harness.plugins.strategy.strategies import StrategyFn
 
 __all__ = [

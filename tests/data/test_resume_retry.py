@@ -20,7 +20,7 @@ FLAKY = '''
 from pathlib import Path
 
 from harness import PhaseResult, hookimpl
-from harness.plugins.data.market import MARKET_ARTIFACT, MarketData
+from harness import MARKET_ARTIFACT, MarketData
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.plugins.data.market import Bars
+from harness import Bars
 
 DAY_NS = 86_400 * 10**9
 START_NS = 1_600_000_000 * 10**9

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from strategy_bars import random_bars
 
-from harness.plugins.data.market import Bars
+from harness import Bars
 from harness.plugins.strategy.engine import BacktestResult, backtest
 from harness.plugins.strategy.strategies import buy_and_hold, momentum, sma_cross
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from strategy_bars import random_bars
 
-from harness.plugins.data.market import Bars
+from harness import Bars
 from harness.plugins.strategy.engine import BacktestResult, backtest
 from harness.plugins.strategy.files import (
     BackgroundWriter,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from strategy_bars import make_bars, random_bars
 
-from harness.plugins.data.market import Bars
+from harness import Bars
 from harness.plugins.strategy.engine import backtest
 from harness.plugins.strategy.gates import check_gates, check_signal, cut_points, first_lookahead
 from harness.plugins.strategy.metrics import compute_metrics, periods_per_year, sharpe, totals

@@ -1,14 +1,15 @@
-"""The typed artifact the data phase hands to later phases: ``"data.market"``.
+"""Market data handed between phases: the ``"data.market"`` artifact (public API).
 
-Later phases read it with::
+A data phase puts a :class:`MarketData` under :data:`MARKET_ARTIFACT`; later
+phases read it with::
 
-    from harness.plugins.data.market import MarketData
+    from harness import MARKET_ARTIFACT, MarketData
     market = ctx.artifacts.get(MARKET_ARTIFACT, MarketData)
     for symbol, bars in market.bars.items():
         bars.close  # numpy float64 array
 
-A third-party data plugin that replaces ``data`` produces the same type under
-the same key, and the strategy phase works unchanged.
+A third-party data plugin produces the same type under the same key (importing
+only :mod:`harness`), and the built-in strategy phase works unchanged.
 """
 
 from __future__ import annotations
