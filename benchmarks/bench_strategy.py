@@ -1,10 +1,14 @@
 """Benchmark: the strategy phase against backtesting.py, and sweeps on 1 vs 2 workers.
 
 Run: ``.venv/bin/python benchmarks/bench_strategy.py [--bars N] [--repeat N]
-[--sweep-bars N] [--no-sweep]``
+[--ref-repeat N] [--only {raw,rounded}] [--sweep-bars N] [--no-sweep]``
 
 1. ``sma_cross(10, 20)`` over 1,000,000 synthetic minute bars (seed 42),
-   ``cash = 1,000,000``, no commission:
+   ``cash = 1,000,000``, no commission, on two data sets: the random walk as
+   generated (``raw``), and the same prices **rounded to 4 decimals** (``rounded``),
+   as real quotes are: there the two moving averages are exactly equal in real
+   arithmetic on a few bars (ties, decided by the last bit of each float), so this
+   is the case that shows the averages are pandas' bit for bit. For each:
 
    * **engine**: signal + backtest + metrics, in this process;
    * **phase**: a real in-process ``harness.run`` whose first phase hands the
@@ -13,13 +17,16 @@ Run: ``.venv/bin/python benchmarks/bench_strategy.py [--bars N] [--repeat N]
      ``summary.json``: signal, check, backtest, metrics, gates, the look-ahead
      check, the equity curve and trade list files, events and report. Default
      settings (Parquet files), then ``curves_format = "csv"``;
-   * **backtesting.py** (``exclusive_orders=True``, ``trade_on_close=False``) on
-     the same bars, **run once** (it takes seconds).
+   * **backtesting.py** ``Backtest.run`` (``exclusive_orders=True``,
+     ``trade_on_close=False``, averages from ``pandas.Series.rolling(n).mean()``)
+     on the same bars.
 
-   The machine is shared: the fast side (engine, phase) is the **best of
-   ``--repeat`` runs**, so that another process's burst does not count against
-   it; backtesting.py gets one run, which only load can slow down (in its
-   favour for the ratio: none). Both must agree on trades and final equity.
+   The machine is shared: every side is the **best of its runs**, the runs
+   **interleaved** (engine, phase, phase with CSV files, backtesting.py, then
+   again), so that load hits all alike: ``--repeat`` runs of the fast side,
+   ``--ref-repeat`` of backtesting.py (default 5 each; backtesting.py takes
+   seconds a run). Both must agree on trades and final equity: the script prints
+   both and exits 1 when they differ.
 2. A 100-combination ``sma_cross`` sweep on 1 worker (in-process), on a pool of
    1 worker (the pool's own overhead) and on a pool of 2 (start-up included);
    the results must be identical. Each runs once. Before it, a probe measures
@@ -32,9 +39,9 @@ Prints times and ratios; needs the ``bench`` extra (backtesting, pandas).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
-import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,6 +51,7 @@ import numpy as np
 import harness
 from harness import MARKET_ARTIFACT, Bars, MarketData
 from harness.plugins.strategy.engine import backtest
+from harness.plugins.strategy.indicators import sma
 from harness.plugins.strategy.metrics import compute_metrics
 from harness.plugins.strategy.strategies import sma_cross
 from harness.plugins.strategy.sweep import (
@@ -74,30 +82,46 @@ def synthetic_bars(n: int, seed: int = SEED) -> Bars:
     return Bars("SYN", "bench", ts, open_, high, low, close, np.full(n, 1000.0))
 
 
-def engine(bars: Bars, repeat: int) -> tuple[float, Any]:
-    """Best time of signal + backtest + metrics."""
-    best = float("inf")
-    metrics = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        signal = sma_cross(bars, fast=10, slow=20)
-        result = backtest(bars.open, bars.close, signal, cash=CASH)
-        metrics = compute_metrics(result, bars.close, per_year=PER_YEAR)
-        best = min(best, time.perf_counter() - t0)
-    return best, metrics
+def rounded(bars: Bars, decimals: int = 4) -> Bars:
+    """``bars`` with prices rounded to ``decimals`` (as quotes are): ties appear."""
+
+    def r(a: Any) -> Any:
+        return np.round(a, decimals)
+
+    return Bars(
+        bars.symbol,
+        bars.source,
+        bars.timestamp,
+        r(bars.open),
+        r(bars.high),
+        r(bars.low),
+        r(bars.close),
+        bars.volume,
+    )
 
 
-def _bars_plugin(bars: Bars) -> types.SimpleNamespace:
+def engine(bars: Bars) -> tuple[float, Any]:
+    """Time of signal + backtest + metrics, in this process."""
+    t0 = time.perf_counter()
+    signal = sma_cross(bars, fast=10, slow=20)
+    result = backtest(bars.open, bars.close, signal, cash=CASH)
+    metrics = compute_metrics(result, bars.close, per_year=PER_YEAR)
+    return time.perf_counter() - t0, metrics
+
+
+class _BarsPlugin:
     """A plugin object whose ``bench_bars`` phase publishes ``bars`` as market data."""
 
+    def __init__(self, bars: Bars) -> None:
+        self.bars = bars
+
     @harness.hookimpl
-    def phase_run(phase: Any, ctx: Any) -> Any:
+    def phase_run(self, phase: Any, ctx: Any) -> Any:
         if phase.plugin != "bench_bars":
             return None
+        bars = self.bars
         ctx.artifacts.put(MARKET_ARTIFACT, MarketData({bars.symbol: bars}, "1m", 60.0))
         return harness.PhaseResult.passed(f"{len(bars):,} bars")
-
-    return types.SimpleNamespace(phase_run=phase_run)
 
 
 CONFIG = """
@@ -114,29 +138,25 @@ strategies = [{{ name = "sma_cross", params = {{ fast = 10, slow = 20 }} }}]
 """
 
 
-def phase(bars: Bars, repeat: int, extra: str = "") -> tuple[float, dict[str, Any]]:
-    """Best ``duration_s`` of the strategy phase over ``repeat`` in-process runs."""
-    best = float("inf")
-    summary: dict[str, Any] = {}
-    plugin = _bars_plugin(bars)
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            (root / "harness.toml").write_text(CONFIG.format(cash=CASH, extra=extra))
-            outcome = harness.run(
-                config=root / "harness.toml",
-                output_dir=root / "out",
-                cwd=root,
-                verbosity=-2,
-                autoload=False,
-                objects=[("bench_bars", plugin)],
-            )
-            if outcome.exit_code != 0:
-                raise SystemExit(f"harness.run exited {outcome.exit_code}: {outcome.summary}")
-            summary = outcome.summary
-            (strategy,) = (p for p in summary["phases"] if p["name"] == "strategy")
-            best = min(best, float(strategy["duration_s"]))
-    return best, summary
+def phase(bars: Bars, extra: str = "") -> tuple[float, dict[str, Any]]:
+    """``duration_s`` of the strategy phase in one in-process ``harness.run``."""
+    plugin = _BarsPlugin(bars)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "harness.toml").write_text(CONFIG.format(cash=CASH, extra=extra))
+        outcome = harness.run(
+            config=root / "harness.toml",
+            output_dir=root / "out",
+            cwd=root,
+            verbosity=-2,
+            autoload=False,
+            objects=[("bench_bars", plugin)],
+        )
+    if outcome.exit_code != 0:
+        raise SystemExit(f"harness.run exited {outcome.exit_code}: {outcome.summary}")
+    summary = outcome.summary
+    (strategy,) = (p for p in summary["phases"] if p["name"] == "strategy")
+    return float(strategy["duration_s"]), summary
 
 
 def reference(bars: Bars) -> tuple[float, Any]:
@@ -218,40 +238,72 @@ def sweep(bars: Bars) -> dict[str, Any]:
     return out
 
 
+def compare(label: str, bars: Bars, repeat: int, ref_repeat: int) -> bool:
+    """Interleaved best-of runs of every side on ``bars``; prints; True when they agree."""
+    best = {"engine": float("inf"), "parquet": float("inf"), "csv": float("inf")}
+    t_ref = float("inf")
+    metrics: Any = None
+    summary: dict[str, Any] = {}
+    stats: Any = None
+    for i in range(max(repeat, ref_repeat)):
+        if i < repeat:
+            t, metrics = engine(bars)
+            best["engine"] = min(best["engine"], t)
+            t, summary = phase(bars)
+            best["parquet"] = min(best["parquet"], t)
+            t, _ = phase(bars, 'curves_format = "csv"')
+            best["csv"] = min(best["csv"], t)
+        if i < ref_repeat:
+            t, stats = reference(bars)
+            t_ref = min(t_ref, t)
+    ties = int(np.sum(sma(bars.close, 10) == sma(bars.close, 20)))
+    ref_trades, ref_equity = int(stats["# Trades"]), float(stats["Equity Final [$]"])
+    same = (
+        ref_trades == metrics.trades == summary["trades"]["total"]
+        and abs(ref_equity / metrics.final_equity - 1) < 1e-9
+        and abs(summary["capital"]["current"] / metrics.final_equity - 1) < 1e-12
+    )
+    print(f"== {label}: {len(bars):,} bars, sma_cross(10, 20), {ties} bars with SMA10 == SMA20")
+    print(f"  harness:        {metrics.trades:,} trades, final equity {metrics.final_equity:,.4f}")
+    print(f"  backtesting.py: {ref_trades:,} trades, final equity {ref_equity:,.4f}")
+    print(f"  same trades and final equity: {same}")
+    print(
+        f"  engine (signal + backtest + metrics), best of {repeat}:       {best['engine']:7.3f} s"
+    )
+    print(
+        f"  strategy phase, harness.run, parquet, best of {repeat}:       {best['parquet']:7.3f} s"
+    )
+    print(f"  strategy phase, harness.run, csv files, best of {repeat}:     {best['csv']:7.3f} s")
+    print(f"  backtesting.py Backtest.run, best of {ref_repeat}:                {t_ref:7.3f} s")
+    print(f"  ratio backtesting.py / engine:            {t_ref / best['engine']:7.1f}x")
+    print(
+        f"  ratio backtesting.py / phase (parquet):   {t_ref / best['parquet']:7.1f}x"
+        "  (target >= 40x)"
+    )
+    print(f"  ratio backtesting.py / phase (csv):       {t_ref / best['csv']:7.1f}x")
+    return same
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="runs of the fast side (best)")
+    parser.add_argument("--ref-repeat", type=int, default=5, help="runs of backtesting.py (best)")
+    parser.add_argument("--only", choices=["raw", "rounded"], help="one data set only")
     parser.add_argument("--sweep-bars", type=int, default=1_000_000)
     parser.add_argument("--no-sweep", action="store_true")
     args = parser.parse_args()
 
     bars = synthetic_bars(args.bars)
-    t_engine, metrics = engine(bars, args.repeat)
-    print(
-        f"bars: {args.bars:,}  sma_cross(10, 20)  trades {metrics.trades:,}  "
-        f"final equity {metrics.final_equity:,.2f}"
-    )
-    print(f"engine (signal + backtest + metrics), best of {args.repeat}:     {t_engine:7.3f} s")
-    t_phase, summary = phase(bars, args.repeat)
-    print(f"strategy phase, harness.run, parquet files, best of {args.repeat}: {t_phase:7.3f} s")
-    t_csv, _ = phase(bars, args.repeat, 'curves_format = "csv"')
-    print(f"strategy phase, harness.run, csv files, best of {args.repeat}:     {t_csv:7.3f} s")
-    t_ref, stats = reference(bars)
-    print(f"backtesting.py Backtest.run, one run:                  {t_ref:7.3f} s")
-    equity = summary["capital"]["current"]
-    same = (
-        stats["# Trades"] == metrics.trades == summary["trades"]["total"]
-        and abs(stats["Equity Final [$]"] / metrics.final_equity - 1) < 1e-6
-        and abs(equity / metrics.final_equity - 1) < 1e-12
-    )
-    print(
-        f"same trades and final equity: {same} "
-        f"(backtesting.py: {stats['# Trades']:,} trades, {stats['Equity Final [$]']:,.2f})"
-    )
-    print(f"ratio backtesting.py / engine:                {t_ref / t_engine:7.1f}x")
-    print(f"ratio backtesting.py / phase (parquet):       {t_ref / t_phase:7.1f}x  (target >= 40x)")
-    print(f"ratio backtesting.py / phase (csv):           {t_ref / t_csv:7.1f}x")
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-minute load average, 2 cores)")
+    agree = True
+    if args.only != "rounded":
+        agree &= compare("raw random walk", bars, args.repeat, args.ref_repeat)
+    if args.only != "raw":
+        agree &= compare("rounded to 4 decimals", rounded(bars), args.repeat, args.ref_repeat)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+    if not agree:
+        raise SystemExit("harness and backtesting.py disagree")
 
     if args.no_sweep:
         return

@@ -9,11 +9,13 @@ would add two large ones).
 
 Three paths, fastest first; each falls back to the next at the first surprise:
 
-1. CSV fast path (:func:`_read_csv_blocks`): blocks of about 4 MiB of whole lines, parsed
-   by polars with explicit dtypes (no inference), the timestamp parsed with one detected
-   ``strptime`` format (``cache=False``), copied straight into numpy arrays allocated once.
-   Peak memory is about the arrays plus one block: never the whole file (polars given a
-   path maps it whole) nor a whole polars frame next to its numpy copy.
+1. CSV fast path (:func:`_read_csv_blocks`): groups of blocks of about 1 MiB of whole
+   lines, parsed by polars in parallel with explicit dtypes (no inference), the timestamp
+   parsed with one detected ``strptime`` format (``cache=False``), copied straight into
+   numpy arrays allocated once, the copying of one group overlapping the parsing of the
+   next. Peak memory is about the arrays plus two groups of blocks: never the whole file
+   (polars given a path maps it whole, and RSS counts those pages: that alone would be
+   the file's size on top of the data) nor a whole polars frame next to its numpy copy.
 2. Careful CSV path: polars ``scan_csv`` of the whole file, numbers as ``Float64``, text
    stripped; used with ``symbol_column``, quotes, empty cells or values that do not parse.
 3. Diagnostics: the ``csv`` module (ragged rows) or a read as text (cells that do not
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from harness.errors import NonRetryableError
+from harness import NonRetryableError
 from harness.plugins.data.settings import ALIASES, CANONICAL, SYMBOL_ALIASES, DataSettings
 
 if TYPE_CHECKING:
@@ -56,11 +58,12 @@ _ISO_RE = re.compile(
 _INT_RE = re.compile(r"^-?\d+$")
 _FLOAT_RE = re.compile(r"^-?\d+\.\d*$")
 _NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-#: The CSV fast path parses blocks of this many bytes, this many at once (in parallel);
-#: measured best of 1-4 MiB x 1-16 (more in flight raises the peak memory, fewer blocks
-#: at once leave cores idle).
-BLOCK_BYTES = 2 << 20
-BLOCKS_AT_ONCE = 8
+#: The CSV fast path parses blocks of this many bytes, this many at once (in parallel),
+#: while the previous group is copied out; measured (``benchmarks/bench_data.py``) best of
+#: 0.5-2 MiB x 4-8 for time, CPU and peak memory (two groups are in flight: more raises
+#: the peak, smaller blocks cost more per block, fewer at once leave cores idle).
+BLOCK_BYTES = 1 << 20
+BLOCKS_AT_ONCE = 4
 
 
 class LoadError(NonRetryableError):
@@ -539,11 +542,15 @@ def _read_csv_blocks(
     in parallel (``collect_all``; typed columns, only the needed ones, the timestamp parsed
     by one format), and copied into arrays allocated once for the whole file (sized from the
     file size: pages never written cost no memory, and the arrays are shrunk in place at the
-    end). Neither the whole file nor a whole polars frame is ever held, so the peak is about
-    the arrays plus one group of blocks. Returns ``None`` (the caller takes the careful
-    path) at the first surprise: a quote character, an empty cell, a value that does not
-    parse, a ragged row, duplicated header names.
+    end). The work of this thread (reading the next group of blocks, copying the previous
+    group's columns) overlaps polars' parsing, which runs in a helper thread (polars
+    releases the GIL). Neither the whole file nor a whole polars frame is ever held, so the
+    peak is about the arrays plus two groups of blocks. Returns ``None`` (the caller takes
+    the careful path) at the first surprise: a quote character, an empty cell, a value that
+    does not parse, a ragged row, duplicated header names.
     """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import numpy as np
     import polars as pl
 
@@ -559,37 +566,54 @@ def _read_csv_blocks(
     timestamp = np.empty(0, dtype=np.int64)
     values = {c: np.empty(0, dtype=np.float64) for c in numeric}
     n = 0
-    with stream:
+
+    def parse(group: list[bytes]) -> list[pl.DataFrame] | None:
+        lazy = [
+            pl.scan_csv(
+                block, has_header=False, schema=schema, separator=settings.delimiter
+            ).select(exprs)
+            for block in group
+        ]
+        try:
+            return pl.collect_all(lazy)
+        except pl.exceptions.PolarsError:
+            return None
+
+    def store(group: list[bytes], frames: list[pl.DataFrame]) -> bool:
+        nonlocal timestamp, values, n
+        for block, df in zip(group, frames, strict=True):
+            if any(column.null_count() for column in df.get_columns()):
+                return False
+            k = df.height
+            if n + k > len(timestamp):
+                per_row = len(block) / max(k, 1)
+                cap = max(n + k, int(size / per_row * 1.25) + 1024, len(timestamp) * 3 // 2)
+                timestamp = _grow(timestamp, cap)
+                values = {c: _grow(v, cap) for c, v in values.items()}
+            timestamp[n : n + k] = df[_TS].to_numpy()
+            for c in numeric:
+                values[c][n : n + k] = df[c].to_numpy()
+            n += k
+        return True
+
+    with stream, ThreadPoolExecutor(1, thread_name_prefix="harness-csv") as pool:
         if has_header:
             stream.readline()  # the header, already read
         blocks = _line_blocks(stream, BLOCK_BYTES)
-        while group := list(itertools.islice(blocks, BLOCKS_AT_ONCE)):
+        pending: tuple[list[bytes], Future[list[pl.DataFrame] | None]] | None = None
+        while True:
+            group = list(itertools.islice(blocks, BLOCKS_AT_ONCE))
             if any(b'"' in block for block in group):
-                return None
-            lazy = [
-                pl.scan_csv(
-                    block, has_header=False, schema=schema, separator=settings.delimiter
-                ).select(exprs)
-                for block in group
-            ]
-            try:
-                frames = pl.collect_all(lazy)
-            except pl.exceptions.PolarsError:
-                return None
-            for block, df in zip(group, frames, strict=True):
-                if any(column.null_count() for column in df.get_columns()):
+                return None  # quoted fields: the careful path
+            parsing = pool.submit(parse, group) if group else None
+            if pending is not None:  # store the previous group while this one parses
+                frames = pending[1].result()
+                if frames is None or not store(pending[0], frames):
                     return None
-                k = df.height
-                if n + k > len(timestamp):
-                    per_row = len(block) / max(k, 1)
-                    cap = max(n + k, int(size / per_row * 1.25) + 1024, len(timestamp) * 3 // 2)
-                    timestamp = _grow(timestamp, cap)
-                    values = {c: _grow(v, cap) for c, v in values.items()}
-                timestamp[n : n + k] = df[_TS].to_numpy()
-                for c in numeric:
-                    values[c][n : n + k] = df[c].to_numpy()
-                n += k
-            del lazy, frames, group
+                del frames
+            if parsing is None:
+                break
+            pending = (group, parsing)
     timestamp = _grow(timestamp, n)
     return timestamp, {c: _grow(v, n) for c, v in values.items()}
 

@@ -8,9 +8,13 @@ trade_on_close=False)`` with orders of the default size):
   0 means "do nothing";
 * every fill first closes the open trade (if any), then opens a new trade in the
   signal's direction at the same price, also when the direction repeats;
-* size is all available cash in whole units,
-  ``floor(cash / (open * (1 + commission)))``; an order of 0 units is skipped
-  (the previous trade is still closed);
+* size is all available cash in whole units, computed as backtesting.py computes
+  its default size (``1 - sys.float_info.epsilon`` of the cash):
+  ``int((cash * (1 - 2**-52)) // (open + open * (1 - 2**-52) * commission / (1 - 2**-52)))``
+  with Python's float operations in that order (``//`` floors the exact quotient): so
+  when the cash buys an exact whole number of units (a tie, common on rounded prices
+  and round cash), one unit fewer; an order of 0 units is skipped (the previous trade
+  is still closed);
 * commission is ``units * price * commission``, charged on entry and on exit;
 * equity is marked to market at each bar's close:
   ``cash + size * (close - entry_price)``;
@@ -26,7 +30,7 @@ The trade loop is a tight loop over fills; the equity curve is vectorised.
 
 from __future__ import annotations
 
-import math
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +40,10 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = ["BacktestResult", "Trades", "backtest"]
+
+#: backtesting.py's default order size, "all the equity": a fraction just below 1, which
+#: sizing multiplies the cash by (and divides the commission by).
+_FULL = 1.0 - sys.float_info.epsilon
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +108,26 @@ def _empty_trades() -> Trades:
 def _fills(
     directions: list[int], prices: list[float], cash: float, commission: float, fractional: bool
 ) -> tuple[list[float], list[float], float]:
-    """Size of the trade each fill opens and the cash after it; and the final cash."""
+    """Size of the trade each fill opens and the cash after it; and the final cash.
+
+    Whole units are sized as backtesting.py does, float operation for float operation
+    (``Broker._process_orders``: the order size is :data:`_FULL`, the commission per unit
+    is the order's commission divided by that size, ``//`` floors the exact quotient).
+    """
     sizes: list[float] = []
     cashes: list[float] = []
     size = 0.0
     entry = 0.0
     cost = 1.0 + commission
-    floor = math.floor
+    full = _FULL
     for direction, px in zip(directions, prices, strict=True):
         if size:
             cash += size * (px - entry) - (size if size > 0 else -size) * px * commission
         available = cash if cash > 0 else 0.0
-        units = available / (px * cost) if fractional else floor(available / (px * cost))
+        if fractional:
+            units = available / (px * cost)
+        else:
+            units = int((available * full) // (px + full * px * commission / full))
         if units > 0:
             size = direction * units
             cash -= units * px * commission
@@ -128,20 +144,20 @@ def _fills_plain(
 ) -> tuple[list[float], list[float], float]:
     """:func:`_fills` without commission, in whole units: the same figures, faster.
 
-    With ``commission == 0`` every commission term of :func:`_fills` is ``+ 0.0``
-    and ``px * 1.0 == px``, so the floats are bit for bit the same.
+    With ``commission == 0`` every commission term of :func:`_fills` is ``+ 0.0`` or
+    ``- 0.0``, so the floats are bit for bit the same.
     """
     sizes: list[float] = []
     cashes: list[float] = []
     add_size = sizes.append
     add_cash = cashes.append
-    floor = math.floor
+    full = _FULL
     size = 0.0
     entry = 0.0
     for direction, px in zip(directions, prices, strict=True):
         if size:
             cash += size * (px - entry)
-        units = floor(cash / px) if cash > 0 else 0
+        units = int((cash * full) // px) if cash > 0 else 0
         size = direction * units if units > 0 else 0.0
         entry = px
         add_size(size)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.plugins.strategy.indicators import sma
 from harness.plugins.strategy.params import BUILTIN_RULES, positive_int
 
 if TYPE_CHECKING:
@@ -35,15 +36,6 @@ __all__ = [
 StrategyFn = Callable[..., Any]
 
 
-def sma(values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
-    """Simple moving average over ``n`` bars; NaN for the first ``n - 1`` bars."""
-    out = np.full(len(values), np.nan)
-    if n <= len(values):
-        # a direct sum per window: no drift over long series, as a running sum has
-        out[n - 1 :] = np.convolve(values, np.ones(n), "valid") / n
-    return out
-
-
 def crossings(diff: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
     """+1 where ``diff`` turns strictly positive from strictly negative, -1 the reverse.
 
@@ -60,7 +52,11 @@ def crossings(diff: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
 
 
 def sma_cross(bars: Bars, *, fast: int = 10, slow: int = 20) -> npt.NDArray[np.int8]:
-    """Buy when SMA(fast) crosses above SMA(slow), sell when it crosses below."""
+    """Buy when SMA(fast) crosses above SMA(slow), sell when it crosses below.
+
+    The averages are :func:`~.indicators.sma`, bit for bit pandas' rolling mean, so
+    where they are equal in real arithmetic the cross is decided as in backtesting.py.
+    """
     BUILTIN_RULES["sma_cross"].check({"fast": fast, "slow": slow}, ("fast", "slow"))
     fast, slow = int(fast), int(slow)
     close = np.asarray(bars.close, dtype=np.float64)

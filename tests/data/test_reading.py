@@ -74,6 +74,21 @@ def test_fast_path_over_several_blocks_matches_the_careful_path(
     _same(fast, _arrays(tmp_path, "no_final_newline.csv", text.rstrip("\n")))
 
 
+def test_bad_cells_in_a_late_block_name_their_rows(tmp_path: Path, big_rows: list[str]) -> None:
+    # the fast path has stored earlier groups of blocks when it meets these: it leaves them
+    # to the careful path, which names the rows
+    rows = list(big_rows)
+    last = len(rows)
+    for i, col, bad in ((last - 1, 4, "oops"), (last - 3, 0, "not a time")):
+        fields = rows[i].split(",")
+        fields[col] = bad
+        rows[i] = ",".join(fields)
+    path = tmp_path / "late.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    report = load([path], interval="1m", checks=checks(zero_volume_runs="off", gaps="off"))
+    assert failed_checks(report) == {"parse": [last - 2, last]}
+
+
 def test_padded_values_are_accepted(tmp_path: Path) -> None:
     rows = [" " + r.replace(",", " , ") + " " for r in good_rows()]
     report = load([write_csv(tmp_path / "x.csv", rows)])

@@ -28,11 +28,11 @@ def test_signal_on_last_bar_never_fills() -> None:
 
 
 def test_opposite_signal_closes_and_reverses_at_the_same_price() -> None:
-    r = backtest([10, 10, 20, 20], [10, 10, 20, 15], [1, 0, -1, 0], cash=100)
-    # long 10 @ 10 (bar 1); at bar 3's open (20) closed for +100, cash 200,
-    # then short floor(200 / 20) = 10 @ 20; close 15 -> 200 + 10 * 5.
+    r = backtest([10, 10, 20, 20], [10, 10, 20, 15], [1, 0, -1, 0], cash=105)
+    # long 10 @ 10 (bar 1); at bar 3's open (20) closed for +100, cash 205,
+    # then short floor(205 / 20) = 10 @ 20; close 15 -> 205 + 10 * 5.
     assert r.position.tolist() == [0, 10, 10, -10]
-    assert r.equity[-1] == pytest.approx(250.0)
+    assert r.equity[-1] == pytest.approx(255.0)
     t = r.trades
     assert (t.entry_bar.tolist(), t.exit_bar.tolist()) == ([1], [3])
     assert (t.entry_price.tolist(), t.exit_price.tolist()) == ([10.0], [20.0])
@@ -41,22 +41,32 @@ def test_opposite_signal_closes_and_reverses_at_the_same_price() -> None:
 
 
 def test_same_direction_signal_closes_and_reopens() -> None:
-    r = backtest([10, 10, 12, 12], [10, 11, 12, 13], [1, 1, 0, 0], cash=100)
-    # long 10 @ 10; bar 1's buy fills at bar 2's open 12: close (+20), cash 120,
-    # reopen floor(120 / 12) = 10 @ 12.
+    r = backtest([10, 10, 12, 12], [10, 11, 12, 13], [1, 1, 0, 0], cash=105)
+    # long 10 @ 10; bar 1's buy fills at bar 2's open 12: close (+20), cash 125,
+    # reopen floor(125 / 12) = 10 @ 12.
     assert len(r.trades) == 1
     assert r.trades.pnl.tolist() == [20.0]
     assert r.trades.exit_price.tolist() == [12.0]
     assert r.position.tolist() == [0, 10, 10, 10]
-    assert r.equity[-1] == pytest.approx(130.0)
+    assert r.equity[-1] == pytest.approx(135.0)
 
 
 def test_short_trade_profits_when_price_falls() -> None:
-    r = backtest([10, 10, 8, 8], [10, 9, 8, 8], [-1, 0, 1, 0], cash=100)
-    # short 10 @ 10; closed @ 8 -> +20; long floor(120 / 8) = 15 @ 8.
+    r = backtest([10, 10, 8, 8], [10, 9, 8, 8], [-1, 0, 1, 0], cash=105)
+    # short 10 @ 10; closed @ 8 -> +20; long floor(125 / 8) = 15 @ 8.
     assert r.trades.size.tolist() == [-10.0]
     assert r.trades.pnl.tolist() == [20.0]
-    assert r.equity.tolist() == [100, 110, 120, 120]
+    assert r.equity.tolist() == [105, 115, 125, 125]
+    assert r.position[-1] == 15
+
+
+def test_cash_for_an_exact_whole_number_of_units_buys_one_fewer() -> None:
+    # backtesting.py sizes "all the equity" as 1 - 2**-52 of the cash and floors the
+    # exact quotient: 100 / 10 buys 9 units, not 10 (a tie on rounded prices).
+    r = backtest([10, 10, 10], [10, 10, 10], [1, 0, 0], cash=100)
+    assert r.position.tolist() == [0, 9, 9]
+    r = backtest([10, 10, 10], [10, 10, 10], [1, 0, 0], cash=100.01)
+    assert r.position.tolist() == [0, 10, 10]
 
 
 def test_size_is_whole_units_of_cash_over_open_with_commission() -> None:
@@ -81,8 +91,8 @@ def test_commission_on_entry_and_exit_each_on_its_own_price() -> None:
 
 
 def test_order_of_zero_units_is_skipped_but_the_trade_is_still_closed() -> None:
-    r = backtest([10, 10, 200, 200], [10, 10, 200, 200], [1, -1, 0, 0], cash=100)
-    # long 10 @ 10 closed @ 200 (+1900), cash 2000 -> short 10 @ 200 fits.
+    r = backtest([10, 10, 200, 200], [10, 10, 200, 200], [1, -1, 0, 0], cash=105)
+    # long 10 @ 10 closed @ 200 (+1900), cash 2005 -> short 10 @ 200 fits.
     assert r.position.tolist() == [0, 10, -10, -10]
     r = backtest([10, 10, 200, 200], [10, 10, 200, 200], [0, 1, 0, 0], cash=100)
     assert r.position.tolist() == [0, 0, 0, 0]  # floor(100 / 200) = 0: skipped
@@ -122,9 +132,9 @@ def test_fractional_sizing_uses_all_cash() -> None:
 
 def test_out_of_money_liquidates_and_stops() -> None:
     opens = [10, 10, 25, 5, 5]
-    r = backtest(opens, opens, [-1, 0, 0, 1, 0], cash=100)
-    # short 10 @ 10; at bar 2's close equity = 100 - 10 * 15 < 0: closed there.
-    assert r.equity.tolist() == [100, 100, 0, 0, 0]
+    r = backtest(opens, opens, [-1, 0, 0, 1, 0], cash=105)
+    # short 10 @ 10; at bar 2's close equity = 105 - 10 * 15 < 0: closed there.
+    assert r.equity.tolist() == [105, 105, 0, 0, 0]
     assert r.trades.exit_bar.tolist() == [2]
     assert r.trades.pnl.tolist() == [-150.0]
     assert r.position.tolist() == [0, -10, 0, 0, 0]
@@ -133,9 +143,9 @@ def test_out_of_money_liquidates_and_stops() -> None:
 def test_max_drawdown_is_on_the_mark_to_market_curve() -> None:
     assert max_drawdown(np.array([100.0, 120.0, 90.0, 130.0, 65.0])) == pytest.approx(0.5)
     assert max_drawdown(np.array([100.0, 110.0, 120.0])) == 0.0
-    # long 10 @ 10: closes 10, 12, 9, 11 -> equity 100, 120, 90, 110 -> 25 %
-    r = backtest([10, 10, 10, 10, 10], [10, 10, 12, 9, 11], [1, 0, 0, 0, 0], cash=100)
-    assert max_drawdown(r.equity) == pytest.approx(0.25)
+    # long 10 @ 10: closes 10, 12, 9, 11 -> equity 105, 125, 95, 115 -> 24 %
+    r = backtest([10, 10, 10, 10, 10], [10, 10, 12, 9, 11], [1, 0, 0, 0, 0], cash=105)
+    assert max_drawdown(r.equity) == pytest.approx(0.24)
 
 
 def test_equal_lengths_required() -> None:
@@ -153,8 +163,9 @@ def test_the_commission_free_loop_gives_the_same_floats_as_the_general_one() -> 
     from harness.plugins.strategy.engine import _fills, _fills_plain
 
     rng = np.random.default_rng(3)
-    prices = (100 * np.exp(np.cumsum(rng.normal(0, 0.02, 5_000)))).tolist()
+    walk = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 5_000)))
     directions = rng.choice([-1, 1], 5_000).tolist()
-    assert _fills_plain(directions, prices, 10_000.0) == _fills(
-        directions, prices, 10_000.0, 0.0, False
-    )
+    for prices in (walk.tolist(), walk.round(2).tolist(), walk.round(0).tolist()):
+        assert _fills_plain(directions, prices, 10_000.0) == _fills(
+            directions, prices, 10_000.0, 0.0, False
+        )

@@ -83,11 +83,12 @@ def _metrics(bars: Bars, signal: Any) -> tuple[Any, Any]:
 def test_metrics_of_a_hand_computed_backtest() -> None:
     bars = make_bars([10, 10, 12, 9, 11, 11], [10, 10, 12, 9, 11, 11])
     _result, m = _metrics(bars, [1, 0, 0, -1, 0, 0])
-    # long 100 @ 10 (bar 1), closed @ 11 (bar 4): +100; short 90 @ 11 open at end.
+    # long 99 @ 10 (bar 1; 1000 / 10 is a whole number: one unit fewer, as
+    # backtesting.py), closed @ 11 (bar 4): +99; short 99 @ 11 open at end.
     assert (m.trades, m.wins, m.losses, m.win_rate) == (1, 1, 0, 1.0)
-    assert m.final_equity == pytest.approx(1100.0)
-    assert (m.pnl, m.roi) == (pytest.approx(100.0), pytest.approx(0.1))
-    assert m.max_drawdown == pytest.approx(1 - 900 / 1200)
+    assert m.final_equity == pytest.approx(1099.0)
+    assert (m.pnl, m.roi) == (pytest.approx(99.0), pytest.approx(0.099))
+    assert m.max_drawdown == pytest.approx(1 - 901 / 1198)
     assert m.exposure == pytest.approx(5 / 6)
     assert m.buy_hold_return == pytest.approx(0.1)
     assert m.bars == 6
@@ -122,8 +123,8 @@ def test_totals_add_up_backtests() -> None:
         ("min_trades", 2, True),
         ("max_drawdown", 0.25, False),
         ("max_drawdown", 0.2, True),
-        ("min_roi", 0.1, False),
-        ("min_roi", 0.11, True),
+        ("min_roi", 0.09, False),
+        ("min_roi", 0.1, True),
         ("min_sharpe", -100.0, False),
         ("min_sharpe", 100.0, True),
     ],
