@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from harness import MARKET_ARTIFACT, Bars, MarketData
-from harness.errors import PhaseFailed
-from harness.outcomes import PhaseResult
-from harness.plugins.strategy.engine import backtest
+from harness import MARKET_ARTIFACT, Bars, MarketData, PhaseFailed, PhaseResult
+from harness.plugins.strategy import baseline
+from harness.plugins.strategy.executors import SweepProgress, open_executor
 from harness.plugins.strategy.files import (
     BackgroundWriter,
     WriteFailed,
@@ -18,7 +17,7 @@ from harness.plugins.strategy.files import (
     save_sweep,
     write_backtest,
 )
-from harness.plugins.strategy.gates import GateFailure, check_gates, check_signal, first_lookahead
+from harness.plugins.strategy.gates import GateFailure, check_gates, first_lookahead
 from harness.plugins.strategy.metrics import compute_metrics, finite, periods_per_year
 from harness.plugins.strategy.report import (
     REPORT_ARTIFACT,
@@ -29,18 +28,26 @@ from harness.plugins.strategy.report import (
 from harness.plugins.strategy.settings import PhaseSettings, StrategySpec, parse_settings
 from harness.plugins.strategy.sweep import (
     BacktestJob,
+    BacktestOutcome,
     EngineOptions,
     Executor,
     best_row,
     expand_grid,
-    make_executor,
 )
 
 if TYPE_CHECKING:
-    from harness.config import Phase
-    from harness.context import PhaseContext
+    import numpy.typing as npt
 
-__all__ = ["NO_DATA", "run_phase"]
+    from harness import Phase, PhaseContext
+
+__all__ = ["NO_DATA", "SIGNALS_ARTIFACT", "run_phase"]
+
+#: Artifact key (public, read by the ``orders`` phase): a list of plain dicts, one per
+#: strategy and symbol of every strategy phase of the run, with ``phase``, ``strategy``
+#: (label), ``name``, ``symbol``, ``signal`` (-1/0/+1 on the last bar), ``time`` and
+#: ``close`` (the last bar's), ``last_signal`` (the most recent non-zero signal, 0 if
+#: none) and ``last_signal_time`` (its bar's time, ``None`` if none).
+SIGNALS_ARTIFACT = "strategy.signals"
 
 NO_DATA = (
     "no market data: the strategy phase needs the data phase "
@@ -61,6 +68,67 @@ def _bar_interval(market: MarketData) -> float | None:
     return None
 
 
+def _sources(ctx: PhaseContext, wanted: Sequence[str] | None) -> list[tuple[str, MarketData]]:
+    """The market data this phase reads: ``data = [...]``, else every data phase before it.
+
+    Data phases put ``data.market.<phase>``; a plugin that only puts the merged
+    ``data.market`` (the contract before several sources) is read as one source.
+    """
+    prefix = f"{MARKET_ARTIFACT}."
+    keys: list[str] = ctx.artifacts.keys()  # Artifacts is not iterable
+    present = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
+    if wanted is not None:
+        missing = [name for name in wanted if name not in present]
+        if missing:
+            have = ", ".join(sorted(present)) or "none"
+            raise PhaseFailed(
+                f"phases.{ctx.phase.name}.data: data phase {missing[0]!r} has put no market "
+                f"data (market data so far from: {have})"
+            )
+        names = list(dict.fromkeys(wanted))
+    else:
+        order = [p.name for p in ctx.session.config.phases]
+        mine = order.index(ctx.phase.name) if ctx.phase.name in order else len(order)
+        names = [n for n in order[:mine] if n in present]
+        if not names:
+            if MARKET_ARTIFACT not in ctx.artifacts:
+                raise PhaseFailed(NO_DATA)
+            return [(MARKET_ARTIFACT, ctx.artifacts.get(MARKET_ARTIFACT, MarketData))]
+    return [(name, ctx.artifacts.get(prefix + name, MarketData)) for name in names]
+
+
+def select_market(
+    ctx: PhaseContext, wanted: Sequence[str] | None
+) -> tuple[MarketData, dict[str, float | None]]:
+    """The selected sources merged, and each symbol's bars per year (its own source's).
+
+    :raises PhaseFailed: a selected source put nothing, or two sources have the same
+        symbol (named with both phases: never a silent overwrite).
+    """
+    sources = _sources(ctx, wanted)
+    bars: dict[str, Bars] = {}
+    owner: dict[str, str] = {}
+    per_year: dict[str, float | None] = {}
+    for name, market in sources:
+        each = periods_per_year(_bar_interval(market), market.calendar)
+        for symbol, series in market.bars.items():
+            if symbol in owner:
+                raise PhaseFailed(
+                    f"symbol {symbol!r} comes from two data phases, {owner[symbol]!r} and "
+                    f"{name!r}: choose one with phases.{ctx.phase.name}.data = [...]"
+                )
+            owner[symbol], bars[symbol], per_year[symbol] = name, series, each
+    first = sources[0][1]
+    one = len(sources) == 1
+    merged = MarketData(
+        bars=bars,
+        interval=first.interval if one else None,
+        interval_s=first.interval_s if one else None,
+        calendar=first.calendar,
+    )
+    return merged, per_year
+
+
 def _when(bars: Bars, i: int) -> str:
     """Bar ``i``'s time in RFC 3339 UTC: ``2010-10-01T00:00:00Z`` (sub-second digits if any)."""
     ns = int(bars.timestamp[i])
@@ -68,17 +136,66 @@ def _when(bars: Bars, i: int) -> str:
     return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "Z"
 
 
+def _signals(ctx: PhaseContext) -> list[dict[str, Any]]:
+    """The run's :data:`SIGNALS_ARTIFACT` list, created on first use."""
+    if SIGNALS_ARTIFACT not in ctx.artifacts:
+        ctx.artifacts.put(SIGNALS_ARTIFACT, [])
+    signals: list[dict[str, Any]] = ctx.artifacts.get(SIGNALS_ARTIFACT, list)
+    return signals
+
+
+def _last_signal(
+    phase: str, spec: StrategySpec, bars: Bars, signal: npt.NDArray[Any]
+) -> dict[str, Any]:
+    """One entry of :data:`SIGNALS_ARTIFACT`: what ``spec`` says on the last bar of ``bars``."""
+    last = len(bars) - 1
+    nonzero = np.flatnonzero(signal)
+    latest = int(nonzero[-1]) if len(nonzero) else None
+    return {
+        "phase": phase,
+        "strategy": spec.label,
+        "name": spec.name,
+        "symbol": bars.symbol,
+        "signal": int(signal[last]) if last >= 0 else 0,
+        "time": _when(bars, last) if last >= 0 else None,
+        "close": float(bars.close[last]) if last >= 0 else None,
+        "last_signal": 0 if latest is None else int(signal[latest]),
+        "last_signal_time": None if latest is None else _when(bars, latest),
+    }
+
+
+def _signals_path(phase: str) -> str:
+    return f"strategy/signals_{phase}.json"
+
+
+def save_signals(ctx: PhaseContext, phase: str) -> None:
+    """Keep the phase's :data:`SIGNALS_ARTIFACT` entries for ``--resume``."""
+    import json
+
+    mine = [s for s in _signals(ctx) if s["phase"] == phase]
+    ctx.write_file(_signals_path(phase), json.dumps(mine, indent=1))
+
+
+def restore_signals(ctx: PhaseContext, phase: str) -> None:
+    """Put back the signals of a phase that passed in an earlier session (``--resume``)."""
+    import json
+
+    path = ctx.run_dir / _signals_path(phase)
+    if not path.is_file():
+        return
+    kept = [s for s in _signals(ctx) if s["phase"] != phase]
+    _signals(ctx)[:] = [*kept, *json.loads(path.read_text("utf-8"))]
+
+
 def run_phase(
     phase: Phase, ctx: PhaseContext, strategies: Mapping[str, Callable[..., Any]]
 ) -> PhaseResult:
     """Run the phase; ``strategies`` maps every known strategy name to its function."""
     try:
-        settings = parse_settings(phase.settings)
+        settings = parse_settings(phase.settings, ctx.settings("strategy"))
     except ValueError as exc:
         raise PhaseFailed(f"phases.{phase.name}: {exc}") from None
-    if MARKET_ARTIFACT not in ctx.artifacts:
-        raise PhaseFailed(NO_DATA)
-    market = ctx.artifacts.get(MARKET_ARTIFACT, MarketData)
+    market, per_year_of = select_market(ctx, phase.settings.get("data"))
     for spec in settings.strategies:
         if spec.name not in strategies:
             known = ", ".join(sorted(strategies))
@@ -92,6 +209,7 @@ def run_phase(
 
     report = StrategyReport(phase.name)
     ctx.artifacts.put(REPORT_ARTIFACT + phase.name, report)
+    _signals(ctx)[:] = [s for s in _signals(ctx) if s["phase"] != phase.name]  # a re-run
     planned = sum(
         1
         for spec in settings.strategies
@@ -102,7 +220,6 @@ def run_phase(
     # live figures: every planned backtest's cash, plus the P&L of those done so far
     ctx.metrics.update(dict.fromkeys(LIVE_KEYS, 0))
     ctx.metrics["equity"] = report.planned_initial
-    per_year = periods_per_year(_bar_interval(market), market.calendar)
     options = EngineOptions(
         cash=settings.initial_cash,
         commission=settings.commission,
@@ -110,24 +227,41 @@ def run_phase(
         fractional=settings.fractional,
     )
     sweep_failures: list[str] = []  # sweeps of which no set ran
+    jobs = {
+        spec.label: [
+            BacktestJob(strategies[spec.name], bars, options, per_year_of[symbol], spec.params)
+            for symbol, bars in market.bars.items()
+            if spec.symbols is None or symbol in spec.symbols
+        ]
+        for spec in settings.strategies
+    }
+    sets_total = sum(
+        len(expand_grid(s.sweep)) * len(jobs[s.label]) for s in settings.strategies if s.sweep
+    )
+    progress = SweepProgress(ctx.metrics, sets_total)
     try:
-        with make_executor(settings.workers) as executor, BackgroundWriter() as writer:
-            if any(spec.sweep for spec in settings.strategies):
-                executor.start(wait=False)  # workers start while the first backtests run
+        fns = [strategies[spec.name] for spec in settings.strategies]
+        with (
+            open_executor(
+                ctx, settings, fns, parallel_work=planned > 1 or sets_total > 0
+            ) as executor,
+            BackgroundWriter() as writer,
+        ):
             for spec in settings.strategies:
-                for symbol, bars in market.bars.items():
-                    if spec.symbols is not None and symbol not in spec.symbols:
-                        continue
-                    job = BacktestJob(strategies[spec.name], bars, options, per_year, spec.params)
-                    _backtest_one(ctx, settings, spec, job, report, writer)
+                # every symbol's backtest goes to the executor at once; handled in order
+                outcomes = executor.backtests(jobs[spec.label])
+                for job, outcome in zip(jobs[spec.label], outcomes, strict=True):
+                    _backtest_one(ctx, settings, spec, job, outcome, report, writer)
                     if spec.sweep:
-                        failure = _sweep_one(ctx, settings, spec, job, executor, report)
+                        failure = _sweep_one(ctx, settings, spec, job, executor, report, progress)
                         if failure is not None:
                             sweep_failures.append(failure)
+        baseline.apply(ctx, settings, report)  # figures for `harness baseline save`; the gate
     except WriteFailed as exc:
         raise PhaseFailed(f"could not write the strategy files: {exc}") from None
     finally:
         report.save(report_path(ctx.run_dir, phase.name))
+        save_signals(ctx, phase.name)
 
     t = report.totals()
     metrics = finite(
@@ -169,24 +303,15 @@ def _backtest_one(
     settings: PhaseSettings,
     spec: StrategySpec,
     job: BacktestJob,
+    outcome: BacktestOutcome,
     report: StrategyReport,
     writer: BackgroundWriter,
 ) -> None:
     bars, symbol, label = job.bars, job.bars.symbol, spec.label
-    try:
-        signal = check_signal(job.fn(bars, **spec.params), len(bars))
-    except (ValueError, TypeError) as exc:
-        raise PhaseFailed(f"strategy {label!r} on {symbol}: {exc}") from None
-    opts = job.options
-    result = backtest(
-        bars.open,
-        bars.close,
-        signal,
-        cash=opts.cash,
-        commission=opts.commission,
-        finalize=opts.finalize,
-        fractional=opts.fractional,
-    )
+    signal, result = outcome.signal, outcome.result
+    if signal is None or result is None:  # the executor ran signal, check and engine
+        raise PhaseFailed(f"strategy {label!r} on {symbol}: {outcome.error}")
+    _signals(ctx).append(_last_signal(ctx.phase.name, spec, bars, signal))
     files: dict[str, str] = {}
     if settings.save_curves:
         # written on the writer's thread while the metrics and checks run here
@@ -276,11 +401,12 @@ def _sweep_one(
     job: BacktestJob,
     executor: Executor,
     report: StrategyReport,
+    progress: SweepProgress,
 ) -> str | None:
     """Run ``spec``'s sweep on one symbol; a message when no set of it could run."""
     symbol = job.bars.symbol
     grid = expand_grid(spec.sweep)
-    rows = executor.map(job, grid)
+    rows = executor.map(job, grid, progress=progress.sweep(spec.sweep_metric))
     best = best_row(rows, spec.sweep_metric)
     errors = sum(1 for r in rows if r.error is not None)
     table = [
@@ -330,6 +456,7 @@ def _sweep_one(
         "strategy.sweep",
         message,
         level="error" if failed else ("info" if best is not None else "warning"),
-        data={k: v for k, v in entry.items() if k != "table"} | {"workers": settings.workers},
+        data={k: v for k, v in entry.items() if k != "table"}
+        | {"workers": settings.workers, "executor": executor.kind},
     )
     return message if failed else None

@@ -6,7 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EVENT_SCHEMAS", "PHASE_SCHEMA", "PhaseSettings", "StrategySpec", "parse_settings"]
+__all__ = [
+    "EVENT_SCHEMAS",
+    "EXECUTOR_PROPERTIES",
+    "PHASE_SCHEMA",
+    "PLUGIN_SCHEMA",
+    "PhaseSettings",
+    "StrategySpec",
+    "parse_settings",
+    "resolve_workers",
+]
 
 _METRICS = ["sharpe", "roi", "pnl", "final_equity", "win_rate", "trades", "max_drawdown"]
 _SCALAR = {"type": ["number", "string", "boolean"]}
@@ -63,11 +72,65 @@ _ENTRY: dict[str, Any] = {
     },
 }
 
+#: where sweeps and backtests run; also the keys of ``[plugins.strategy]`` (phase keys win)
+EXECUTOR_PROPERTIES: dict[str, Any] = {
+    "workers": {
+        "anyOf": [{"type": "integer", "minimum": 1}, {"const": "auto"}],
+        "default": 1,
+        "description": (
+            "processes for sweeps and backtests: 1 in-process, 'auto' one per usable CPU; "
+            "with executor 'dask' and no scheduler, the LocalCluster's worker processes"
+        ),
+    },
+    "executor": {
+        "enum": ["local", "dask"],
+        "default": "local",
+        "description": "'local': this process or a local pool; 'dask': a Dask cluster "
+        "(the harness[dask] extra)",
+    },
+    "scheduler": {
+        "type": "string",
+        "pattern": "^[a-z0-9+]+://.+",
+        "description": "executor 'dask': address of a running scheduler (tcp://host:8786); "
+        "none: a LocalCluster started and closed by the phase",
+    },
+    "threads_per_worker": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "executor 'dask', LocalCluster: threads per worker process",
+    },
+    "memory_limit": {
+        "type": ["string", "integer"],
+        "default": "auto",
+        "description": "executor 'dask', LocalCluster: memory per worker ('auto', '4GiB', 0: none)",
+    },
+    "scheduler_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 10.0,
+        "description": "executor 'dask': seconds to wait for the scheduler to answer",
+    },
+}
+
+#: ``[plugins.strategy]``: executor defaults for every strategy phase
+PLUGIN_SCHEMA: dict[str, Any] = {
+    "title": "strategy plugin",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": EXECUTOR_PROPERTIES,
+}
+
 PHASE_SCHEMA: dict[str, Any] = {
     "title": "strategy phase",
     "type": "object",
     "additionalProperties": False,
     "properties": {
+        "timeout": {
+            "type": "number",
+            "default": 7200.0,
+            "description": "default timeout of these phases in seconds (checked by the core)",
+        },
         "initial_cash": {
             "type": "number",
             "exclusiveMinimum": 0,
@@ -91,11 +154,13 @@ PHASE_SCHEMA: dict[str, Any] = {
             "default": False,
             "description": "size orders in fractional units instead of whole units",
         },
-        "workers": {
-            "type": "integer",
-            "minimum": 1,
-            "default": 1,
-            "description": "processes for parameter sweeps (1: in-process)",
+        **EXECUTOR_PROPERTIES,
+        "data": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "description": "data phases whose market data to backtest (default: every data "
+            "phase before this one); the same symbol from two of them is an error",
         },
         "sweep_metric": {
             "enum": _METRICS,
@@ -127,6 +192,26 @@ PHASE_SCHEMA: dict[str, Any] = {
             "default": "parquet",
             "description": "file format of equity curves and trade lists (sweep tables: CSV)",
         },
+        "baseline": {
+            "type": "string",
+            "minLength": 1,
+            "description": (
+                "baseline file (from `harness baseline save`, relative to the config file): "
+                "fail when a figure drifts beyond baseline_tolerance"
+            ),
+        },
+        "baseline_tolerance": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": (
+                "per figure: final_equity relative (0.001 = 0.1 %), the others absolute "
+                "(roi, max_drawdown fractions; trades, wins counts); default about exact"
+            ),
+            "properties": {
+                k: {"type": "number", "minimum": 0}
+                for k in ("final_equity", "roi", "max_drawdown", "trades", "wins")
+            },
+        },
         "strategies": {
             "type": "array",
             "items": _ENTRY,
@@ -139,6 +224,22 @@ PHASE_SCHEMA: dict[str, Any] = {
 _NUMBERS = {"type": "object", "additionalProperties": {"type": "number"}}
 
 EVENT_SCHEMAS: dict[str, Mapping[str, Any]] = {
+    "strategy.executor": {
+        "type": "object",
+        "required": ["executor"],
+        "properties": {
+            "executor": {"enum": ["sequential", "local", "dask"]},
+            "workers": {"type": "integer"},
+            "threads_per_worker": {"type": "integer"},
+            "scheduler": {"type": "string"},
+            "dashboard": {"type": "string"},
+        },
+    },
+    "strategy.worker_lost": {
+        "type": "object",
+        "required": ["worker"],
+        "properties": {"worker": {"type": "string"}, "workers_left": {"type": "integer"}},
+    },
     "strategy.result": {
         "type": "object",
         "required": ["strategy", "name", "symbol", "params", "metrics"],
@@ -210,17 +311,37 @@ class PhaseSettings:
     save_curves: bool
     curves_format: str
     strategies: tuple[StrategySpec, ...]
+    baseline: str | None = None
+    baseline_tolerance: dict[str, float] = field(default_factory=dict)
+    executor: str = "local"
+    scheduler: str | None = None
+    threads_per_worker: int = 1
+    memory_limit: str | int = "auto"
+    scheduler_timeout: float = 10.0
 
 
-def parse_settings(raw: Mapping[str, Any]) -> PhaseSettings:
+def resolve_workers(value: Any) -> int:
+    """``workers`` as a number: ``"auto"`` is the CPUs this process may use."""
+    if value == "auto":
+        from harness.plugins.strategy.sweep import usable_cpus
+
+        return usable_cpus()
+    return int(value)
+
+
+def parse_settings(
+    raw: Mapping[str, Any], plugin: Mapping[str, Any] | None = None
+) -> PhaseSettings:
     """Turn ``phase.settings`` into :class:`PhaseSettings`.
 
+    :param plugin: ``[plugins.strategy]`` (executor keys), used where the phase is silent.
     :raises ValueError: two entries share a label.
     """
     defaults = {k: v.get("default") for k, v in PHASE_SCHEMA["properties"].items()}
+    table = dict(plugin or {})
 
     def get(key: str) -> Any:
-        return raw.get(key, defaults[key])
+        return raw[key] if key in raw else table.get(key, defaults[key])
 
     metric = str(get("sweep_metric"))
     specs: list[StrategySpec] = []
@@ -249,11 +370,18 @@ def parse_settings(raw: Mapping[str, Any]) -> PhaseSettings:
         commission=float(get("commission")),
         finalize=bool(get("finalize")),
         fractional=bool(get("fractional")),
-        workers=int(get("workers")),
+        workers=resolve_workers(get("workers")),
         sweep_metric=metric,
         lookahead_cuts=int(get("lookahead_cuts")),
         lookahead_bars=int(get("lookahead_bars")),
         save_curves=bool(get("save_curves")),
         curves_format=str(get("curves_format")),
         strategies=tuple(specs),
+        baseline=str(raw["baseline"]) if raw.get("baseline") is not None else None,
+        baseline_tolerance=dict(raw.get("baseline_tolerance", {})),
+        executor=str(get("executor")),
+        scheduler=str(get("scheduler")) if get("scheduler") is not None else None,
+        threads_per_worker=int(get("threads_per_worker")),
+        memory_limit=get("memory_limit"),
+        scheduler_timeout=float(get("scheduler_timeout")),
     )
