@@ -41,6 +41,7 @@ class CheckResult:
     attempts: int = 0
     details: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float | int] = field(default_factory=dict)
+    ccxt_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

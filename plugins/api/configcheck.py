@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from harness.plugins.api.settings import Exchange
 from harness.plugins.api.tls import CaBundleError, ca_bundle_context
 
-__all__ = ["Problem", "ca_bundle_problem", "exchange_problems", "safe_url"]
+__all__ = ["Problem", "ca_bundle_problem", "ccxt_ids", "exchange_problems", "safe_url"]
 
 MASK = "***"
 
@@ -143,9 +143,109 @@ def _regex_problem(key: str, pattern: str | None) -> Problem | None:
     return None
 
 
-def exchange_problems(ex: Exchange) -> list[Problem]:
-    """Every problem of ``ex`` the schema cannot catch, in key order; empty if none."""
+def ccxt_ids() -> list[str] | None:
+    """The exchange ids of the installed ccxt, without importing it; ``None`` if absent.
+
+    ``import ccxt`` loads every exchange (hundreds of ms, ~80 MiB): the ids are the
+    modules of the package (``ccxt/binance.py``...), one per entry of ``ccxt.exchanges``.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("ccxt")
+    except (ImportError, ValueError):  # ValueError: sys.modules["ccxt"] is None
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    ids: set[str] = set()
+    for location in spec.submodule_search_locations:
+        ids.update(p.stem for p in Path(location).glob("*.py") if not p.stem.startswith("_"))
+    return sorted(ids)
+
+
+def _ccxt_problems(ex: Exchange) -> list[Problem]:
+    """A ccxt entry: the extra installed, a known id, usable ``urls``."""
+    out: list[Problem] = []
+    if ex.base_url:
+        out.append(
+            Problem(
+                "base_url",
+                "either base_url (generic HTTP checks) or exchange (ccxt), not both",
+                _quoted(safe_url(ex.base_url)),
+                "base_url and exchange are both set (use urls to redirect a ccxt exchange)",
+            )
+        )
+    known = ccxt_ids()
+    if known is None:
+        out.append(
+            Problem(
+                "exchange",
+                "the ccxt extra installed: pip install 'harness[ccxt]'",
+                f"{_quoted(ex.exchange or '')} (ccxt is not installed)",
+                "exchange needs the ccxt extra: pip install 'harness[ccxt]'",
+            )
+        )
+        return out
+    if ex.exchange not in known:
+        import difflib
+
+        near = difflib.get_close_matches(ex.exchange or "", known, n=3)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        out.append(
+            Problem(
+                "exchange",
+                f"a ccxt exchange id ({len(known)} known: binance, kraken, bybit, ...)",
+                _quoted(ex.exchange or "") + hint,
+                f"unknown ccxt exchange {ex.exchange!r}{hint}",
+            )
+        )
+    for name, url in ex.urls.items():
+        for problem in _url_problems(url):
+            out.append(
+                Problem(
+                    f"urls.{name}",
+                    problem.expected.replace("base_url", "a URL"),
+                    problem.given,
+                    problem.text.replace("base_url", f"urls.{name}"),
+                )
+            )
+    return out
+
+
+def _generic_problems(ex: Exchange) -> list[Problem]:
+    """A generic entry: a base URL, and none of the ccxt-only keys."""
+    if not ex.base_url:
+        return [
+            Problem(
+                "base_url",
+                "base_url (or exchange, a ccxt exchange id)",
+                "neither",
+                "base_url is required unless exchange names a ccxt exchange",
+            )
+        ]
     out = _url_problems(ex.base_url)
+    ccxt_only = {"sandbox": ex.sandbox, "urls": ex.urls, "options": ex.options}
+    ccxt_only |= {"symbols": ex.symbols, "rate_limiter": not ex.rate_limiter}
+    for key, value in ccxt_only.items():
+        if value:
+            out.append(
+                Problem(
+                    key,
+                    f"{key} only alongside exchange (a ccxt exchange id)",
+                    f"{key} without exchange",
+                    f"{key} is a ccxt setting: it needs exchange",
+                )
+            )
+    return out
+
+
+def exchange_problems(ex: Exchange) -> list[Problem]:
+    """Every problem of ``ex`` the schema cannot catch, in key order; empty if none.
+
+    A ccxt entry's id is checked against the installed ccxt's modules, without
+    importing it (a dry run never pays for ``import ccxt``).
+    """
+    out = _ccxt_problems(ex) if ex.uses_ccxt else _generic_problems(ex)
     for key in ("key_pattern", "secret_pattern"):
         problem = _regex_problem(key, getattr(ex, key))
         if problem is not None:
@@ -161,7 +261,12 @@ def exchange_problems(ex: Exchange) -> list[Problem]:
                     f"{kind}_pattern is set but {kind}_env is not",
                 )
             )
-    if ex.auth_path is not None and ex.key_env is None and ex.secret_env is None:
+    if (
+        not ex.uses_ccxt
+        and ex.auth_path is not None
+        and ex.key_env is None
+        and ex.secret_env is None
+    ):
         out.append(
             Problem(
                 "auth_path",

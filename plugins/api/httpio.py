@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from harness.errors import NonRetryableError, RetryableError
+from harness import NonRetryableError, RetryableError
 from harness.plugins.api.tls import cert_failure
 
 if TYPE_CHECKING:
@@ -239,11 +239,42 @@ class ExchangeClient:
         return httpx.Timeout(read, connect=min(ex.connect_timeout, read))
 
     def _send(self, path: str, *, expected: int, headers: Mapping[str, str] | None) -> Reply:
+        reply = self.send("GET", path, headers=headers)
+        what = f"GET {path}"
+        status = reply.status
+        if status == expected:
+            return reply
+        if status in _RETRY_AFTER_STATUSES:
+            wait = parse_retry_after(reply.headers.get("retry-after"))
+            after = "" if wait is None else f", Retry-After {wait:g} s"
+            raise RetryableError(f"{what}: HTTP {status}{after}", retry_after=wait)
+        if status >= 500:
+            raise RetryableError(f"{what}: HTTP {status}")
+        if status in _REJECTED:
+            raise NonRetryableError(f"{what}: HTTP {status}, credentials rejected")
+        raise NonRetryableError(f"{what}: HTTP {status}, expected {expected}")
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        what: str | None = None,
+    ) -> Reply:
+        """One request, no retry and no status check: the answer, whatever its status.
+
+        ``url`` is a path under ``base_url`` or an absolute URL (the ccxt transport
+        sends those). Connection errors and timeouts raise :class:`RetryableError`,
+        a certificate that does not verify :class:`NonRetryableError`; messages
+        start with ``what`` (default ``<method> <url>``), never a header.
+        """
         import httpx
 
         # no "<exchange> <check>:" prefix: the retry operation name, the api.check
         # event and the phase message already say which exchange and check
-        what = f"GET {path}"
+        what = what or f"{method} {url}"
         client = self._http()
         self._last_status = None
         self.requests_sent += 1
@@ -251,7 +282,9 @@ class ExchangeClient:
         sent = time.time()
         start = time.perf_counter()
         try:
-            response = client.get(path, headers=dict(headers or {}), timeout=self._timeout())
+            response = client.request(
+                method, url, headers=dict(headers or {}), content=content, timeout=self._timeout()
+            )
             body = response.read()
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{what}: timed out ({self._describe(exc)})") from None
@@ -274,19 +307,10 @@ class ExchangeClient:
         elapsed = time.perf_counter() - start
         received = time.time()
         self._collect_rate_limits(response.headers)
-        status = response.status_code
-        self._last_status = status
-        if status == expected:
-            return Reply(status, dict(response.headers), body, sent, received, elapsed)
-        if status in _RETRY_AFTER_STATUSES:
-            wait = parse_retry_after(response.headers.get("retry-after"))
-            after = "" if wait is None else f", Retry-After {wait:g} s"
-            raise RetryableError(f"{what}: HTTP {status}{after}", retry_after=wait)
-        if status >= 500:
-            raise RetryableError(f"{what}: HTTP {status}")
-        if status in _REJECTED:
-            raise NonRetryableError(f"{what}: HTTP {status}, credentials rejected")
-        raise NonRetryableError(f"{what}: HTTP {status}, expected {expected}")
+        self._last_status = response.status_code
+        # header names lower-cased: httpx.Headers is case-insensitive, a dict is not
+        headers_out = {k.lower(): v for k, v in response.headers.items()}
+        return Reply(response.status_code, headers_out, body, sent, received, elapsed)
 
     def _describe(self, exc: BaseException) -> str:
         """Exception type and message, secrets redacted, on one line."""

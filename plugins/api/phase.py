@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.outcomes import PhaseResult
+from harness import PhaseResult
 from harness.plugins.api.checks import CheckResult, run_exchange
 from harness.plugins.api.configcheck import safe_url
 from harness.plugins.api.httpio import ApiContext
-from harness.plugins.api.settings import CHECK_NAMES, parse_exchanges
+from harness.plugins.api.settings import CHECK_NAMES, HTTP_CHECK_NAMES, parse_exchanges
 
 __all__ = ["REPORT_ARTIFACT", "check_event", "check_message", "exchange_report", "run_phase"]
 
@@ -33,6 +33,8 @@ def check_event(exchange: str, result: CheckResult) -> dict[str, Any]:
         data["http_status"] = result.http_status
     if result.details:
         data["details"] = dict(result.details)
+    if result.ccxt_error is not None:
+        data["ccxt_error"] = result.ccxt_error
     return data
 
 
@@ -42,20 +44,25 @@ def check_message(exchange: str, result: CheckResult) -> str:
     return f"{head} ({result.reason})" if result.status == "skipped" else f"{head}: {result.reason}"
 
 
-def _status(results: list[CheckResult]) -> str:
+def _status(results: list[CheckResult], planned: int) -> str:
     """failed / passed / skipped (all skipped); ``incomplete`` while checks are missing."""
     statuses = {r.status for r in results}
     if "failed" in statuses:
         return "failed"
-    if len(results) < len(CHECK_NAMES):
+    if len(results) < planned:
         return "incomplete"
     return "passed" if "passed" in statuses else "skipped"
 
 
 def exchange_report(
-    phase: str, name: str, base_url: str, dry_run: bool, results: list[CheckResult]
+    phase: str,
+    name: str,
+    base_url: str,
+    dry_run: bool,
+    results: list[CheckResult],
+    ccxt_id: str | None = None,
 ) -> dict[str, Any]:
-    """One exchange's entry of the summary's ``api`` section."""
+    """One exchange's entry of the summary's ``api`` section (``ccxt``: the ccxt id)."""
     checks = {}
     for r in results:
         entry: dict[str, Any] = {"status": r.status, "reason": r.reason}
@@ -65,14 +72,18 @@ def exchange_report(
             entry["attempts"] = r.attempts
         entry.update(r.metrics)
         checks[r.check] = entry
-    return {
+    planned = len(HTTP_CHECK_NAMES if ccxt_id is None else CHECK_NAMES)
+    report: dict[str, Any] = {
         "phase": phase,
         "exchange": name,
         "base_url": safe_url(base_url),  # never a user, password or query value
         "dry_run": dry_run,
-        "status": _status(results),
+        "status": _status(results, planned),
         "checks": checks,
     }
+    if ccxt_id is not None:
+        report["ccxt"] = ccxt_id
+    return report
 
 
 def _reports(ctx: Any) -> list[dict[str, Any]]:
@@ -103,12 +114,22 @@ def run_phase(
     reports[:] = [r for r in reports if r["phase"] != phase_name]  # a re-run attempt
     for ex in exchanges:
         results: list[CheckResult] = []
-        reports.append(exchange_report(phase_name, ex.name, ex.base_url, dry_run, results))
+        reports.append(
+            exchange_report(phase_name, ex.name, ex.base_url, dry_run, results, ex.exchange)
+        )
         slot = len(reports) - 1
-        for r in run_exchange(ex, ctx, dry_run=dry_run, environ=environ):
+        if ex.uses_ccxt:
+            from harness.plugins.api.ccxtchecks import run_ccxt_exchange
+
+            checks = run_ccxt_exchange(ex, ctx, dry_run=dry_run, environ=environ)
+        else:
+            checks = run_exchange(ex, ctx, dry_run=dry_run, environ=environ)
+        for r in checks:
             results.append(r)
             # kept current, so that a phase timeout still leaves what was checked
-            reports[slot] = exchange_report(phase_name, ex.name, ex.base_url, dry_run, results)
+            reports[slot] = exchange_report(
+                phase_name, ex.name, ex.base_url, dry_run, results, ex.exchange
+            )
             counts[r.status] += 1
             if r.status == "failed":
                 failures.append(f"{ex.name} {r.check}: {r.reason}")
@@ -125,12 +146,11 @@ def run_phase(
         more = f" (+{len(failures) - 1} more failed checks)" if len(failures) > 1 else ""
         return PhaseResult.failed(ctx.redact(failures[0] + more), metrics=metrics)
     names = ", ".join(ex.name for ex in exchanges)
-    if dry_run:
-        return PhaseResult.passed(
-            f"dry run, no network: {names}: {counts['passed']} checks passed, "
+    passed = f"{counts['passed']} check{'' if counts['passed'] == 1 else 's'} passed"
+    if dry_run:  # skipped, not passed: nobody may read a dry run as "the exchange is fine"
+        return PhaseResult.skipped(
+            f"dry run, exchange not contacted: {names}: {passed} offline, "
             f"{counts['skipped']} skipped",
             metrics=metrics,
         )
-    return PhaseResult.passed(
-        f"{names}: {counts['passed']} checks passed, {counts['skipped']} skipped", metrics=metrics
-    )
+    return PhaseResult.passed(f"{names}: {passed}, {counts['skipped']} skipped", metrics=metrics)

@@ -9,14 +9,32 @@ applied here by :func:`parse_exchanges`, with the phase-level values
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CHECK_EVENT_SCHEMA", "CHECK_NAMES", "PHASE_SCHEMA", "Exchange", "parse_exchanges"]
+__all__ = [
+    "CHECK_EVENT_SCHEMA",
+    "CHECK_NAMES",
+    "HTTP_CHECK_NAMES",
+    "PHASE_SCHEMA",
+    "Exchange",
+    "parse_exchanges",
+]
 
 TimeFormat = Literal["ms", "s", "iso"]
 
-CHECK_NAMES = ("config", "credentials", "health", "latency", "clock_skew", "auth", "rate_limit")
+CHECK_NAMES = (
+    "config",
+    "credentials",
+    "health",
+    "latency",
+    "clock_skew",
+    "auth",
+    "markets",
+    "rate_limit",
+)
+#: The checks of a generic (HTTP paths) exchange; a ccxt exchange runs all of CHECK_NAMES.
+HTTP_CHECK_NAMES = tuple(name for name in CHECK_NAMES if name != "markets")
 
 DEFAULT_RATE_LIMIT_HEADERS = (
     "x-ratelimit-",
@@ -35,7 +53,7 @@ _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _EXCHANGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["name", "base_url"],
+    "required": ["name"],
     "properties": {
         "name": {
             "type": "string",
@@ -45,7 +63,48 @@ _EXCHANGE_SCHEMA: dict[str, Any] = {
         "base_url": {
             "type": "string",
             "pattern": "^https?://",
-            "description": "Scheme and host (and optional base path); http:// only for loopback.",
+            "description": (
+                "Scheme and host (and optional base path); http:// only for loopback. "
+                "Required unless exchange names a ccxt exchange."
+            ),
+        },
+        "exchange": {
+            "type": "string",
+            "pattern": "^[a-z0-9_]+$",
+            "description": (
+                "A ccxt exchange id (binance, kraken, bybit...): checks through ccxt's "
+                "signing, endpoints and markets (needs the harness[ccxt] extra)."
+            ),
+        },
+        "sandbox": {
+            "type": "boolean",
+            "default": False,
+            "description": "ccxt only: use the exchange's testnet (set_sandbox_mode).",
+        },
+        "urls": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": "^https?://"},
+            "description": (
+                "ccxt only: replace entries of the exchange's urls['api'] (public, private, "
+                "...) for a self-hosted gateway or a test server; applied after sandbox."
+            ),
+        },
+        "rate_limiter": {
+            "type": "boolean",
+            "default": True,
+            "description": (
+                "ccxt only: ccxt's own request spacing (rateLimit ms x cost; Kraken 3 s) "
+                "between calls; always off while latency is timed."
+            ),
+        },
+        "options": {
+            "type": "object",
+            "description": "ccxt only: entries merged into the exchange's options.",
+        },
+        "symbols": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "ccxt only: unified symbols (BTC/USDT) the markets check looks up.",
         },
         "health_path": {**_PATH, "default": "/", "description": "Unauthenticated health path."},
         "expected_status": {
@@ -87,8 +146,8 @@ _EXCHANGE_SCHEMA: dict[str, Any] = {
         "requests": {"type": "integer", "minimum": 1, "maximum": 1000},
         "max_latency_ms": {**_POSITIVE, "description": "Threshold on the median latency."},
         "max_skew_ms": {**_POSITIVE, "description": "Threshold on |clock skew|."},
-        "request_timeout": {**_POSITIVE, "description": "Seconds per request."},
-        "connect_timeout": {**_POSITIVE, "description": "Seconds to connect."},
+        "request_timeout": {**_POSITIVE, "maximum": 3600, "description": "Seconds per request."},
+        "connect_timeout": {**_POSITIVE, "maximum": 3600, "description": "Seconds to connect."},
         "ca_bundle": {
             "type": "string",
             "minLength": 1,
@@ -112,6 +171,11 @@ PHASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
+        "timeout": {
+            "type": "number",
+            "default": 3600.0,
+            "description": "default timeout of these phases in seconds (checked by the core)",
+        },
         "dry_run": {
             "type": "boolean",
             "default": False,
@@ -126,8 +190,8 @@ PHASE_SCHEMA: dict[str, Any] = {
         },
         "max_latency_ms": {**_POSITIVE, "default": 2000.0},
         "max_skew_ms": {**_POSITIVE, "default": 1000.0},
-        "request_timeout": {**_POSITIVE, "default": 10.0},
-        "connect_timeout": {**_POSITIVE, "default": 5.0},
+        "request_timeout": {**_POSITIVE, "maximum": 3600, "default": 10.0},
+        "connect_timeout": {**_POSITIVE, "maximum": 3600, "default": 5.0},
         "exchanges": {"type": "array", "items": _EXCHANGE_SCHEMA, "default": []},
     },
 }
@@ -140,6 +204,7 @@ CHECK_EVENT_SCHEMA: dict[str, Any] = {
     "required": ["exchange", "check", "status", "reason"],
     "properties": {
         "exchange": {"type": "string"},
+        "ccxt_error": {"type": "string", "description": "the ccxt exception class, if any"},
         "check": {"enum": list(CHECK_NAMES)},
         "status": {"enum": ["passed", "failed", "skipped"]},
         "reason": {"type": "string"},
@@ -178,6 +243,17 @@ class Exchange:
     connect_timeout: float
     rate_limit_headers: tuple[str, ...]
     ca_bundle: str | None = None
+    exchange: str | None = None
+    sandbox: bool = False
+    rate_limiter: bool = True
+    urls: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def uses_ccxt(self) -> bool:
+        """``True`` when ``exchange`` names a ccxt exchange (else: generic HTTP paths)."""
+        return self.exchange is not None
 
 
 def _prop_default(name: str) -> Any:
@@ -204,7 +280,7 @@ def parse_exchanges(settings: Mapping[str, Any]) -> list[Exchange]:
         out.append(
             Exchange(
                 name=entry["name"],
-                base_url=entry["base_url"].rstrip("/"),
+                base_url=entry.get("base_url", "").rstrip("/"),
                 health_path=health_path,
                 expected_status=int(get("expected_status")),
                 latency_path=entry.get("latency_path", health_path),
@@ -228,6 +304,12 @@ def parse_exchanges(settings: Mapping[str, Any]) -> list[Exchange]:
                     h.lower() for h in entry.get("rate_limit_headers", DEFAULT_RATE_LIMIT_HEADERS)
                 ),
                 ca_bundle=entry.get("ca_bundle"),
+                exchange=entry.get("exchange"),
+                sandbox=bool(get("sandbox")),
+                rate_limiter=bool(get("rate_limiter")),
+                urls=dict(entry.get("urls", {})),
+                options=dict(entry.get("options", {})),
+                symbols=tuple(entry.get("symbols", ())),
             )
         )
     return out
