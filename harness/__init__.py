@@ -29,10 +29,15 @@ if TYPE_CHECKING:
     from harness.artifacts import Artifacts, MissingArtifact
     from harness.config import Config, Phase
     from harness.context import PhaseContext
+    from harness.dispatch import HookResult, call_isolated
     from harness.events import Event
     from harness.market import MARKET_ARTIFACT, Bars, MarketData
+    from harness.options import OptionParser
     from harness.prepare import RunOptions
-    from harness.session import PhaseReport, Session
+    from harness.redact import is_secret_name
+    from harness.report.build import build_report
+    from harness.session import PhaseReport, PluginFault, Session
+    from harness.tracebacks import format_traceback
 
 _LAZY = {
     "MARKET_ARTIFACT": "harness.market",
@@ -42,6 +47,13 @@ _LAZY = {
     "MissingArtifact": "harness.artifacts",
     "Config": "harness.config",
     "Event": "harness.events",
+    "HookResult": "harness.dispatch",
+    "OptionParser": "harness.options",
+    "PluginFault": "harness.session",
+    "build_report": "harness.report.build",
+    "call_isolated": "harness.dispatch",
+    "format_traceback": "harness.tracebacks",
+    "is_secret_name": "harness.redact",
     "Phase": "harness.config",
     "PhaseContext": "harness.context",
     "PhaseReport": "harness.session",
@@ -62,15 +74,18 @@ __all__ = [
     "ExitCode",
     "GiveUp",
     "HarnessError",
+    "HookResult",
     "MarketData",
     "MissingArtifact",
     "NonRetryableError",
+    "OptionParser",
     "Phase",
     "PhaseContext",
     "PhaseFailed",
     "PhaseReport",
     "PhaseResult",
     "PluginError",
+    "PluginFault",
     "Retry",
     "RetryableError",
     "RunOptions",
@@ -79,8 +94,12 @@ __all__ = [
     "Session",
     "UsageError",
     "__version__",
+    "build_report",
+    "call_isolated",
+    "format_traceback",
     "hookimpl",
     "hookspec",
+    "is_secret_name",
     "run",
     "status_for",
 ]

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from harness.artifacts import Artifacts
     from harness.config import Phase
     from harness.events import Event, Level
+    from harness.runstate import RunState
     from harness.session import Session
 
 __all__ = ["PhaseContext"]
@@ -24,7 +25,7 @@ class PhaseContext:
     Attributes a plugin reads:
 
     * ``phase``: the :class:`~harness.Phase` (name, plugin, timeout, settings);
-    * ``session``: the :class:`~harness.Session` (run ids, config);
+    * ``session``: the :class:`~harness.Session` (run ids, config, secrets, files);
     * ``run_dir``: the run directory (write artifacts files under it);
     * ``dry_run``: ``True`` under ``--dry-run``: open no connection, need no secret;
     * ``artifacts``: values handed between phases (see :class:`~harness.Artifacts`);
@@ -32,24 +33,28 @@ class PhaseContext:
     * ``metrics``: live figures of the phase; every heartbeat carries them.
     """
 
-    def __init__(self, session: Session, phase: Phase) -> None:
-        self.session = session
+    def __init__(self, state: RunState, phase: Phase) -> None:
+        self._state = state
         self.phase = phase
         self.attempt = 1
         self.started = time.monotonic()
         self.metrics: dict[str, float | int] = {}
 
     @property
+    def session(self) -> Session:
+        return self._state.session
+
+    @property
     def run_dir(self) -> Path:
-        return self.session.run_dir
+        return self._state.run_dir
 
     @property
     def dry_run(self) -> bool:
-        return self.session.dry_run
+        return self._state.dry_run
 
     @property
     def artifacts(self) -> Artifacts:
-        return self.session.artifacts
+        return self._state.artifacts
 
     def deadline_in(self) -> float | None:
         """Seconds left before the phase timeout (``None``: no timeout)."""
@@ -63,11 +68,11 @@ class PhaseContext:
         ``[plugins.<plugin>]`` (schema defaults applied) updated by the per-phase
         override table ``[phases.<phase>.<plugin>]``.
         """
-        return self.session.config.plugin_settings(plugin, phase=self.phase.name)
+        return self._state.config.plugin_settings(plugin, phase=self.phase.name)
 
     def resolve_path(self, path: str | Path) -> Path:
         """A path from the configuration, relative to the config file's folder."""
-        return self.session.config.resolve_path(path)
+        return self._state.config.resolve_path(path)
 
     def emit(
         self,
@@ -84,7 +89,7 @@ class PhaseContext:
         declared through ``event_schemas``. Returns the event, or ``None`` when it
         was invalid (an ``error`` event naming the plugin was emitted instead).
         """
-        return self.session.emit(
+        return self._state.emit(
             type,
             message,
             phase=self.phase.name,
@@ -95,19 +100,27 @@ class PhaseContext:
         )
 
     def add_secret(self, value: str) -> None:
-        """Never let ``value`` leave the process: it is redacted from every event."""
-        self.session.redactor.add(value)
+        """Never let ``value`` leave the process (nor its JSON, URL or base64 forms)."""
+        self._state.redactor.add(value)
 
     def redact(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``***``."""
-        return self.session.redactor.redact(text)
+        """``text`` with every known secret, its encodings and URL credentials masked."""
+        return self._state.redactor.redact(text)
+
+    def write_file(self, path: str | Path, data: str | bytes) -> Path:
+        """Write a file of this phase, atomically and with secrets masked.
+
+        See :meth:`harness.Session.write_file`; relative paths are under the run
+        directory.
+        """
+        return self._state.write_file(path, data)
 
     def sleep(self, seconds: float) -> None:
         """Wait; interruptible by SIGINT/SIGTERM and the phase timeout.
 
         Under the testing switch (``HARNESS_NO_SLEEP=1``) it returns at once.
         """
-        self.session.waiter.sleep(seconds)
+        self._state.waiter.sleep(seconds)
 
     def retry(self, fn: Callable[..., T], *args: Any, name: str, **kwargs: Any) -> T:
         """Call ``fn(*args, **kwargs)`` under the run's error policy.
@@ -118,6 +131,10 @@ class PhaseContext:
         exception is raised from here. Events and the summary's recovery record
         are the same as for phase-level retries.
         """
-        from harness.retrying import call_with_policy
+        from harness.attempts import run_attempts
 
-        return call_with_policy(self, lambda: fn(*args, **kwargs), operation=name)
+        call = run_attempts(self._state, self, lambda: fn(*args, **kwargs), operation=name)
+        if call.excinfo is not None:
+            raise call.excinfo
+        result: T = call.result
+        return result

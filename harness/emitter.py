@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from harness.dispatch import Control, HookResult, call_isolated, control_for
 from harness.events import CORE_EVENT_TYPES, Event, Level, utc_timestamp
-from harness.hookcall import call_each
+from harness.session import PluginFault
 from harness.validation import describe_error, first_error, load_schema
 
 if TYPE_CHECKING:
@@ -17,21 +18,9 @@ if TYPE_CHECKING:
     from harness.interrupts import Interrupts
     from harness.redact import Redactor
 
-__all__ = ["Emitter", "PluginFault"]
+__all__ = ["Emitter"]
 
 CORE = "harness"
-
-
-class PluginFault:
-    """A plugin misbehaved without failing a phase (recorded in the summary)."""
-
-    __slots__ = ("message", "plugin", "where")
-
-    def __init__(self, plugin: str, where: str, message: str) -> None:
-        self.plugin, self.where, self.message = plugin, where, message
-
-    def to_dict(self) -> dict[str, str]:
-        return {"plugin": self.plugin, "where": self.where, "message": self.message}
 
 
 def _compile(schema: Mapping[str, Any]) -> Callable[[Any], bool]:
@@ -56,6 +45,14 @@ class Emitter:
     An invalid event (bad core fields, undeclared plugin type, ``data`` not
     matching the plugin's schema, a non-finite number) is replaced by an
     ``error`` event naming the plugin; nothing is dropped silently.
+
+    Faults (see :mod:`harness.deadlines`): signals are held from the moment a
+    ``seq`` is assigned until the essential sink has the event; other sinks run
+    with signals let through. A signal or the phase timer raised inside a sink
+    still hands the event to the essential sinks it has not reached (no ``seq``
+    gap in ``events.jsonl``). A thread stuck in a sink past its deadline keeps
+    the lock no longer: the next thread that needs it takes over, switches the
+    stuck sink off and delivers the event to the sinks it had not reached.
     """
 
     def __init__(
@@ -63,7 +60,7 @@ class Emitter:
         *,
         run_id: str,
         session_id: str,
-        hook: pluggy.HookRelay,
+        pm: pluggy.PluginManager,
         redactor: Redactor,
         interrupts: Interrupts,
         plugin_types: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
@@ -72,7 +69,7 @@ class Emitter:
     ) -> None:
         self.run_id = run_id
         self.session_id = session_id
-        self._hook = hook
+        self._pm = pm
         self._redactor = redactor
         self._interrupts = interrupts
         self._core_valid = _compile(load_schema("event"))
@@ -82,6 +79,9 @@ class Emitter:
         }
         self._next = first_seq
         self._lock = threading.RLock()
+        self._swap = threading.Lock()
+        self._delivering: tuple[Event, Control] | None = None
+        self._orphan: tuple[Event, Control] | None = None
         self._broken: set[str] = set()
         self._on_fault = on_fault
         self.count = 0
@@ -100,28 +100,45 @@ class Emitter:
         plugin: str = CORE,
     ) -> Event | None:
         """Make, validate and deliver one event; ``None`` if it was invalid."""
-        with self._interrupts.critical(), self._lock:
-            event: Event | None = None
-            problem = self._check_type(type, plugin)
-            if problem is None:
-                event, problem = self._make(type, phase, level, message, metrics, data)
-            if event is not None and self._redactor.found_in(event.to_json()):
-                # rare: a secret is in it; rebuild from redacted text (the fast path only
-                # searched the rendered line for the secrets' JSON forms)
-                redact = self._redactor.redact
-                event, problem = self._make(
-                    type,
-                    phase,
-                    level,
-                    redact(message),
-                    {redact(str(k)): v for k, v in (metrics or {}).items()},
-                    self._redactor.redact_obj(data) if data else data,
-                )
-            if problem is not None or event is None:
-                self._invalid(plugin, type, phase, problem or "invalid")
-                return None
-            self._deliver(event)
-            return event
+        lock = self._acquire()
+        try:
+            with self._interrupts.critical():
+                return self._emit(type, message, phase, level, data, metrics, plugin)
+        finally:
+            lock.release()
+
+    def _emit(
+        self,
+        type: str,
+        message: str,
+        phase: str | None,
+        level: Level,
+        data: Mapping[str, Any] | None,
+        metrics: Mapping[str, float | int] | None,
+        plugin: str,
+    ) -> Event | None:
+        """The body of :meth:`emit`: the lock is held and signals are held."""
+        event: Event | None = None
+        problem = self._check_type(type, plugin)
+        if problem is None:
+            event, problem = self._make(type, phase, level, message, metrics, data)
+        if event is not None and self._redactor.found_in(event.to_json()):
+            # rare: a secret is in it; rebuild from redacted text (the fast path only
+            # searched the rendered line for the secrets' JSON forms)
+            redact = self._redactor.redact
+            event, problem = self._make(
+                type,
+                phase,
+                level,
+                redact(message),
+                {redact(str(k)): v for k, v in (metrics or {}).items()},
+                self._redactor.redact_obj(data) if data else data,
+            )
+        if problem is not None or event is None:
+            self._invalid(plugin, type, phase, problem or "invalid")
+            return None
+        self._deliver(event)
+        return event
 
     def _make(
         self,
@@ -181,7 +198,9 @@ class Emitter:
         return None
 
     def _invalid(self, plugin: str, type: str, phase: str | None, problem: str) -> None:
-        message = f"plugin {plugin!r} emitted an invalid {type!r} event: {problem}"
+        message = self._redactor.redact(
+            f"plugin {plugin!r} emitted an invalid {type!r} event: {problem}"
+        )
         self._on_fault(PluginFault(plugin, "event", message))
         event = Event(
             seq=self._next,
@@ -191,7 +210,7 @@ class Emitter:
             type="error",
             phase=phase,
             level="error",
-            message=self._redactor.redact(message),
+            message=message,
             data={"plugin": plugin, "event_type": type, "error": self._redactor.redact(problem)},
         )
         self._deliver(event)
@@ -200,37 +219,115 @@ class Emitter:
         self._next += 1
         self.count += 1
         self.last_seq = event.seq
-        failed: list[tuple[str, Exception]] = []
-        for impl in self._hook.sink_event.get_hookimpls():
-            name = impl.plugin_name
-            if name in self._broken:
-                continue
-            try:
-                impl.function(event) if impl.argnames else impl.function()
-            except Exception as exc:
-                self._broken.add(name)
-                failed.append((name, exc))
-        for plugin, error in failed:
-            message = f"sink {plugin!r} failed and is switched off: {type(error).__name__}: {error}"
-            self._on_fault(PluginFault(plugin, "sink", message))
-            self.emit("error", message, level="error", data={"plugin": plugin, "sink": True})
+        self._send(event, self._broken)
+
+    def _send(self, event: Event, skip: set[str]) -> None:
+        control = control_for(self._pm, "sink_event")
+        if control is None:  # not a watched run (an emitter used on its own)
+            results = call_isolated(self._pm, "sink_event", skip=skip, values=False, event=event)
+            self._switch_off([r for r in results if r.error is not None], "failed")
+            return
+        previous, self._delivering = self._delivering, (event, control)
+        try:
+            results = call_isolated(
+                self._pm, "sink_event", skip=skip, values=False, control=control, event=event
+            )
+        except BaseException:
+            # a signal or the phase timer inside a sink: the essential sinks still get it
+            control.cancelled = True
+            self._complete(event, control, essential_only=True)
+            raise
+        finally:
+            if self._delivering is not None and self._delivering[1] is control:
+                self._delivering = previous
+        if control.cancelled:  # abandoned past its deadline: another thread completed it
+            return
+        self._switch_off([r for r in results if r.error is not None], "failed")
+
+    def _complete(self, event: Event, control: Control, *, essential_only: bool) -> None:
+        """Hand ``event`` to the sinks an interrupted or abandoned delivery did not reach."""
+        with self._interrupts.critical():
+            reached = {*control.entered, *self._broken, *control.watch.watchdog.timed_out()}
+            skip = reached
+            if essential_only:
+                skip = reached | {
+                    impl.plugin_name
+                    for impl in self._pm.hook.sink_event.get_hookimpls()
+                    if not control.watch.essential_plugin(impl.plugin_name)
+                }
+            if {impl.plugin_name for impl in self._pm.hook.sink_event.get_hookimpls()} <= skip:
+                return
+            results = call_isolated(self._pm, "sink_event", skip=skip, values=False, event=event)
+            self._switch_off([r for r in results if r.error is not None], "failed")
+
+    # ------------------------------------------------------------------
+    def _acquire(self) -> threading.RLock:
+        """The delivery lock; taken over from a thread stuck in a sink past its deadline."""
+        while True:
+            lock = self._lock
+            if lock.acquire(timeout=0.2):
+                if lock is not self._lock:  # taken over meanwhile: use the new one
+                    lock.release()
+                    continue
+                orphan, self._orphan = self._orphan, None
+                if orphan is not None:
+                    try:
+                        self._adopt(*orphan)
+                    except BaseException:
+                        lock.release()
+                        raise
+                return lock
+            self._take_over(lock)
+
+    def _take_over(self, lock: threading.RLock) -> None:
+        """If the lock's holder is stuck in a sink past its deadline, replace the lock."""
+        with self._swap:
+            delivering = self._delivering
+            if lock is not self._lock or delivering is None:
+                return
+            control = delivering[1]
+            entry = control.entry
+            if entry is None or entry.expired_now() is None:
+                return
+            control.cancelled = True  # the stuck thread calls no further sink
+            self._orphan = delivering
+            self._delivering = None
+            self._lock = threading.RLock()
+
+    def _adopt(self, event: Event, control: Control) -> None:
+        """Switch the stuck sink off and deliver its event to the sinks it did not reach."""
+        entry = control.entry
+        record = entry.expired if entry is not None else None
+        if record is not None and not record.reported:
+            record.reported = True
+            self._switch_off([HookResult(record.plugin, error=record.error())], "did not return")
+        with self._interrupts.critical():
+            self._complete(event, control, essential_only=False)
+
+    def _switch_off(self, failed: list[HookResult], what: str) -> None:
+        """Report each failed sink once and call it no more; the run will exit 3."""
+        for result in failed:
+            self._broken.add(result.plugin)
+        for result in failed:
+            error = result.error
+            message = self._redactor.redact(
+                f"sink {result.plugin!r} {what} and is switched off: "
+                f"{type(error).__name__}: {error}"
+            )
+            self._on_fault(PluginFault(result.plugin, "sink", message))
+            self.emit("error", message, level="error", data={"plugin": result.plugin, "sink": True})
 
     def broken_sinks(self) -> set[str]:
         return set(self._broken)
 
     def flush(self, *, durable: bool) -> None:
         """Ask every sink to write out its buffer (``durable``: fsync too)."""
-        with self._interrupts.critical(), self._lock:
-            failed = [
-                r
-                for r in call_each(self._hook.sink_flush, self._broken, durable=durable)
-                if r.error is not None
-            ]
-            for result in failed:
-                self._broken.add(result.plugin)
-                error = result.error
-                message = f"sink {result.plugin!r} failed to flush: {type(error).__name__}: {error}"
-                self._on_fault(PluginFault(result.plugin, "sink", message))
-                self.emit(
-                    "error", message, level="error", data={"plugin": result.plugin, "sink": True}
+        lock = self._acquire()
+        try:
+            with self._interrupts.critical():
+                results = call_isolated(
+                    self._pm, "sink_flush", skip=self._broken, values=False, durable=durable
                 )
+                self._switch_off([r for r in results if r.error is not None], "failed to flush")
+        finally:
+            lock.release()

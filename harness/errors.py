@@ -11,6 +11,8 @@ Two families live here:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "ConfigError",
     "HarnessError",
@@ -28,6 +30,13 @@ class HarnessError(Exception):
 
 class UsageError(HarnessError):
     """The command line or the environment asks for something impossible (exit 4)."""
+
+    def masked(self, redact: Callable[[str], str]) -> UsageError:
+        """The same error with ``redact`` applied to its text (``self`` if nothing changes)."""
+        text = str(self)
+        if redact(text) == text:
+            return self
+        return UsageError(redact(text))
 
 
 class ConfigError(UsageError):
@@ -58,6 +67,19 @@ class ConfigError(UsageError):
         self.column = column
         super().__init__(str(self))
 
+    def masked(self, redact: Callable[[str], str]) -> UsageError:
+        if redact(str(self)) == str(self):
+            return self
+        return ConfigError(
+            redact(self.message),
+            path=self.path,
+            key=self.key,
+            expected=self.expected,
+            given=redact(str(self.given)) if self.given is not None else None,
+            line=self.line,
+            column=self.column,
+        )
+
     def __str__(self) -> str:
         where = self.path or "<config>"
         if self.line is not None:
@@ -79,6 +101,11 @@ class PluginError(UsageError):
         # one line, whatever pluggy or packaging said (their messages span several lines)
         self.message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
         super().__init__(f"plugin {plugin!r}: {self.message}")
+
+    def masked(self, redact: Callable[[str], str]) -> UsageError:
+        if redact(str(self)) == str(self):
+            return self
+        return PluginError(self.plugin, redact(self.message))
 
 
 class RetryableError(HarnessError):

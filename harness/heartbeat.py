@@ -7,10 +7,11 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from harness.hookcall import call_each
+from harness.dispatch import call_isolated
 
 if TYPE_CHECKING:
     from harness.context import PhaseContext
+    from harness.runstate import RunState
 
 __all__ = ["Heartbeat"]
 
@@ -25,7 +26,10 @@ class Heartbeat:
     reported once and skipped for the rest of the run.
     """
 
-    def __init__(self, ctx: PhaseContext, interval: float, broken: set[str]) -> None:
+    def __init__(
+        self, state: RunState, ctx: PhaseContext, interval: float, broken: set[str]
+    ) -> None:
+        self._state = state
         self._ctx = ctx
         self._interval = interval
         self._broken = broken
@@ -41,7 +45,9 @@ class Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        # a beat stuck in a plugin past its deadline is abandoned (daemon thread): the
+        # emitter takes its lock over, the hook is reported when the run ends
+        self._thread.join(timeout=1)
 
     def _loop(self) -> None:
         start = time.monotonic()
@@ -55,10 +61,10 @@ class Heartbeat:
             k = max(k + 1, math.floor((time.monotonic() - start) / self._interval) + 1)
 
     def beat(self, elapsed: float) -> None:
-        ctx = self._ctx
-        session = ctx.session
+        ctx, state = self._ctx, self._state
         metrics: dict[str, float | int] = dict(ctx.metrics)
-        for result in call_each(session.hook.heartbeat, self._broken, phase=ctx.phase, ctx=ctx):
+        results = call_isolated(state.pm, "heartbeat", skip=self._broken, phase=ctx.phase, ctx=ctx)
+        for result in results:
             problem: BaseException | str | None = result.error
             if problem is None and result.value is not None:
                 try:
@@ -81,14 +87,14 @@ class Heartbeat:
                         metrics.update(contributed)
             if problem is not None:
                 self._broken.add(result.plugin)
-                session.fault(result.plugin, "heartbeat", problem, phase=ctx.phase.name)
+                state.fault(result.plugin, "heartbeat", problem, phase=ctx.phase.name)
         metrics = {
             k: v
             for k, v in metrics.items()
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
         }
         self.beats += 1
-        session.emit(
+        state.emit(
             "heartbeat",
             "Heartbeat",
             phase=ctx.phase.name,

@@ -25,6 +25,7 @@ from harness.version import __version__
 __all__ = [
     "BUILTIN_PLUGINS",
     "ENTRY_POINT_GROUP",
+    "ESSENTIAL_PLUGINS",
     "PluginInfo",
     "Plugins",
     "load_plugins",
@@ -42,10 +43,19 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "retry",
     "data",
     "strategy",
+    "orders",
     "api",
     "junit",
     "github",
+    "report",
 )
+
+
+#: Built-ins that cannot be disabled (pytest's ``essential_plugins``), and why.
+ESSENTIAL_PLUGINS: dict[str, str] = {
+    "jsonl": "it writes the run's events.jsonl, which --resume, `harness validate` and "
+    "harness.testing read",
+}
 
 
 @dataclass(slots=True)
@@ -146,6 +156,7 @@ def load_plugins(
     required: Iterable[str] = (),
     autoload: bool | None = None,
     objects: Iterable[tuple[str, object]] = (),
+    pythonpath: Iterable[Path] = (),
 ) -> Plugins:
     """Load every plugin of a run into a fresh plugin manager.
 
@@ -155,10 +166,19 @@ def load_plugins(
     :param required: ``required_plugins`` requirement strings.
     :param objects: ``(name, plugin)`` pairs registered as they are (in-process runs, tests).
     :param autoload: load entry-point plugins (default: unless ``HARNESS_DISABLE_PLUGIN_AUTOLOAD``).
+    :param pythonpath: folders put first on ``sys.path`` before any plugin is imported
+        (``[harness] pythonpath``, pytest's ``pythonpath``); ``root`` joins them when
+        ``extra`` lists plugins, so a config's plugins import the project's own package
+        from any working directory (pytest's rootdir).
     :raises PluginError: naming the plugin that failed to import, register or validate.
     """
     cli = list(cli)
+    extra = list(extra)
+    objects = list(objects)
+    prepend_paths([*pythonpath, *([root] if extra else [])])
     blocked = set(disable) | {c[3:] for c in cli if c.startswith("no:")}
+    for name in sorted(blocked & ESSENTIAL_PLUGINS.keys()):
+        raise PluginError(name, f"cannot be disabled: {ESSENTIAL_PLUGINS[name]}")
     wanted = [(spec, "config") for spec in extra] + [
         (c, "cli") for c in cli if not c.startswith("no:")
     ]
@@ -188,6 +208,19 @@ def load_plugins(
 
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
+    if not autoload:
+        # one rule for "plugin not loaded": an installed plugin that autoload-off leaves out
+        # is listed as disabled, as `-p no:NAME` would (its phases are skipped, not exit 4)
+        from importlib import metadata
+
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            known = {i.name for i in plugins.infos} | {plugin_name(c) for c, _ in wanted}
+            known |= {name for name, _ in objects}
+            if ep.name not in known:
+                dist = ep.dist.name if ep.dist else None
+                version = ep.dist.version if ep.dist else None
+                info = PluginInfo(ep.name, "entry point", ep.value, dist, version, disabled=True)
+                plugins.infos.append(info)
     if autoload:
         from importlib import metadata
 
@@ -226,13 +259,40 @@ def load_plugins(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(pm.get_name(exc.plugin) or "?", str(exc)) from None
+        raise PluginError(pm.get_name(exc.plugin) or "?", _unknown_hook(pm, str(exc))) from None
     for info in plugins.infos:
         plugin = pm.get_plugin(info.name)
         if plugin is not None:
             info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
     check_required(required)
     return plugins
+
+
+def prepend_paths(folders: Iterable[Path]) -> None:
+    """Put ``folders`` first on ``sys.path``, in order, each once.
+
+    They stay for the process, as pytest's rootdir does: a plugin may import the
+    project's code while its phase runs, not only when it is loaded.
+    """
+    for folder in reversed([str(Path(f).absolute()) for f in folders]):
+        if folder in sys.path:
+            sys.path.remove(folder)
+        sys.path.insert(0, folder)
+    importlib.invalidate_caches()
+
+
+def _unknown_hook(pm: pluggy.PluginManager, message: str) -> str:
+    """pluggy's "unknown hook 'x' in plugin ..." with a "did you mean" among the hook specs."""
+    import re
+
+    from harness.suggest import did_you_mean
+
+    match = re.search(r"unknown hook '(\w+)'", message)
+    if match is None:
+        return message
+    specs = [name for name, caller in vars(pm.hook).items() if caller.spec is not None]
+    hint = did_you_mean(match[1], specs)
+    return message.replace(match[0], match[0] + hint, 1) if hint else message
 
 
 def check_required(required: Iterable[str]) -> None:

@@ -10,6 +10,18 @@ phases read it with::
 
 A third-party data plugin produces the same type under the same key (importing
 only :mod:`harness`), and the built-in strategy phase works unchanged.
+
+Several data sources (``[phases.yahoo]`` and ``[phases.binance]``, both data
+phases): each data phase puts its own market data under
+``f"{MARKET_ARTIFACT}.{phase.name}"`` (``"data.market.yahoo"``), and
+:data:`MARKET_ARTIFACT` itself stays the merged view of every data phase so far
+(in config order; ``interval``/``interval_s`` are ``None`` once two sources are
+merged). A symbol two sources loaded stays with the first in the merged view and
+the later data phase says so in its message; it is never silently overwritten.
+A strategy phase reads ``data = ["yahoo", "binance"]`` (default: every data
+phase before it; a plugin that puts only ``"data.market"`` is read as one
+source), each symbol keeping its own source's interval and calendar, and fails
+naming both phases when a symbol comes from two of its sources.
 """
 
 from __future__ import annotations

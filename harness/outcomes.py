@@ -8,7 +8,8 @@ hands it to the ``on_error`` hook; the hook answers with :class:`Retry` or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -77,6 +78,45 @@ class CallInfo:
     @property
     def failed(self) -> bool:
         return self.excinfo is not None
+
+    @classmethod
+    def from_call(
+        cls,
+        fn: Callable[[], Any],
+        *,
+        phase: str,
+        operation: str | None,
+        attempt: int,
+        first: float,
+        deadline_in: Callable[[], float | None] = lambda: None,
+    ) -> CallInfo:
+        r"""Call ``fn`` once and record how it went (pytest's ``CallInfo.from_call``).
+
+        :param first: ``time.monotonic()`` when the first attempt started.
+        :param deadline_in: seconds left before the phase timeout, asked after the call.
+
+        ``Exception``\ s are captured in ``excinfo``; ``BaseException`` (interrupts,
+        the phase timeout) propagates.
+        """
+        start, t0 = time.time(), time.monotonic()
+        result: Any = None
+        excinfo: Exception | None = None
+        try:
+            result = fn()
+        except Exception as exc:
+            excinfo = exc
+        now = time.monotonic()
+        return cls(
+            phase,
+            operation,
+            attempt,
+            start,
+            now - t0,
+            excinfo=excinfo,
+            result=result,
+            elapsed=now - first,
+            deadline_in=deadline_in(),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,20 +63,6 @@ def _phase_problems(prepared: Prepared) -> list[str]:
 
 
 def _configure_problems(prepared: Prepared) -> list[str]:
-    from harness.errors import UsageError
-    from harness.hookcall import call_each
+    from harness.prepare import configure
 
-    problems: list[str] = []
-    for result in call_each(
-        prepared.plugins.pm.hook.configure,
-        config=prepared.config,
-        pluginmanager=prepared.plugins.pm,
-    ):
-        error = result.error
-        if isinstance(error, UsageError):  # a setting the plugin rejected: as `harness run` says
-            problems.append(str(error))
-        elif error is not None:
-            problems.append(
-                f"plugin {result.plugin!r}: configure failed: {type(error).__name__}: {error}"
-            )
-    return problems
+    return [str(problem) for problem in configure(prepared)]

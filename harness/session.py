@@ -1,42 +1,45 @@
-"""The session: one execution of a run (a resumed run has several sessions)."""
+"""The session as plugins see it: one execution of a run (a resumed run has several)."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.artifacts import Artifacts
-from harness.emitter import Emitter, PluginFault
-from harness.redact import Redactor
-
 if TYPE_CHECKING:
     import pluggy
 
+    from harness.artifacts import Artifacts
     from harness.config import Config
     from harness.events import Event, Level
-    from harness.interrupts import Interrupts
     from harness.outcomes import PhaseStatus
+    from harness.runstate import RunState
 
-__all__ = ["NO_SLEEP_ENV", "PhaseReport", "Session", "Waiter"]
-
-#: The testing switch: retry waits are recorded but not slept.
-NO_SLEEP_ENV = "HARNESS_NO_SLEEP"
+__all__ = ["PhaseReport", "PluginFault", "Session"]
 
 
-class Waiter:
-    """Sleeps for retries and ``ctx.sleep``; interruptible, and a no-op under the testing switch."""
+@dataclass(frozen=True, slots=True)
+class PluginFault:
+    """A plugin misbehaved without failing a phase (``summary.json`` ``plugin_errors``).
 
-    def __init__(self, *, no_sleep: bool | None = None) -> None:
-        self.no_sleep = bool(os.environ.get(NO_SLEEP_ENV)) if no_sleep is None else no_sleep
+    :param plugin: the plugin's name.
+    :param where: the hook (or ``"event"``, ``"sink"``) where it happened.
+    :param message: one line, secrets masked.
+    :param traceback: for an unexpected exception, where it was raised
+        (``type``, ``message``, ``frames``), secrets masked; else ``None``.
+    """
 
-    def sleep(self, seconds: float) -> None:
-        if self.no_sleep or seconds <= 0:
-            return
-        time.sleep(seconds)  # SIGINT/SIGTERM/the phase timer raise out of it at once
+    plugin: str
+    where: str
+    message: str
+    traceback: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"plugin": self.plugin, "where": self.where, "message": self.message}
+        if self.traceback:
+            out["traceback"] = dict(self.traceback)
+        return out
 
 
 @dataclass(slots=True)
@@ -55,9 +58,10 @@ class PhaseReport:
     started: str | None = None
     resumed: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    traceback: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
             "plugin": self.plugin,
             "status": self.status,
@@ -70,69 +74,85 @@ class PhaseReport:
             "started": self.started,
             "resumed": self.resumed,
         }
+        if self.traceback:
+            out["traceback"] = self.traceback
+        return out
 
 
 class Session:
-    """Handed to the session hooks and available as ``ctx.session``.
+    """Handed to the session and sink hooks, and available as ``ctx.session``.
 
-    :ivar run_id: the run's id (kept across ``--resume``).
-    :ivar session_id: this execution's id (new on every resume).
-    :ivar run_dir: the run directory.
-    :ivar config: the validated :class:`~harness.Config`.
-    :ivar dry_run: ``--dry-run`` or ``[harness] dry_run``.
-    :ivar artifacts: values handed between phases.
-    :ivar reports: one :class:`PhaseReport` per selected phase, in order.
+    The whole surface a plugin may rely on:
+
+    * ``run_id`` (kept across ``--resume``), ``session_id`` (new on each resume),
+      ``run_dir``, ``config`` (the validated :class:`~harness.Config`),
+      ``dry_run``, ``verbosity`` (``-v`` count minus ``-q`` count), ``started``;
+    * ``artifacts``: values handed between phases;
+    * ``reports``: one :class:`PhaseReport` per selected phase, in order;
+    * ``retries``: the recovery record (one mapping per retried or abandoned attempt);
+    * ``plugin_errors``: the :class:`PluginFault`\\ s so far;
+    * ``pluginmanager``: the run's pluggy manager (register per-session objects);
+    * :meth:`emit`, :meth:`add_secret`, :meth:`redact`, :meth:`write_file`.
     """
 
-    def __init__(
-        self,
-        *,
-        config: Config,
-        pluginmanager: pluggy.PluginManager,
-        run_id: str,
-        session_id: str,
-        run_dir: Path,
-        dry_run: bool,
-        interrupts: Interrupts,
-        plugin_types: Mapping[str, tuple[str, Mapping[str, Any]]],
-        first_seq: int = 1,
-        waiter: Waiter | None = None,
-        disabled: frozenset[str] = frozenset(),
-        verbosity: int = 0,
-        previous_sessions: tuple[str, ...] = (),
-    ) -> None:
-        self.config = config
-        self.pluginmanager = pluginmanager
-        self.run_id = run_id
-        self.session_id = session_id
-        self.run_dir = run_dir
-        self.dry_run = dry_run
-        self.interrupts = interrupts
-        self.artifacts = Artifacts()
-        self.redactor = Redactor()
-        self.waiter = waiter or Waiter()
-        self.reports: list[PhaseReport] = []
-        self.retries: list[dict[str, Any]] = []
-        self.faults: list[PluginFault] = []
-        self.started = time.time()
-        self.disabled = disabled
-        self.verbosity = verbosity
-        self.sessions = (*previous_sessions, session_id)
-        self.internal_error: str | None = None
-        self.emitter = Emitter(
-            run_id=run_id,
-            session_id=session_id,
-            hook=pluginmanager.hook,
-            redactor=self.redactor,
-            interrupts=interrupts,
-            plugin_types=plugin_types,
-            first_seq=first_seq,
-            on_fault=self.faults.append,
-        )
+    __slots__ = ("_state",)
+
+    def __init__(self, state: RunState) -> None:
+        self._state = state
 
     @property
-    def hook(self) -> pluggy.HookRelay:
-        return self.pluginmanager.hook
+    def run_id(self) -> str:
+        return self._state.run_id
+
+    @property
+    def session_id(self) -> str:
+        return self._state.session_id
+
+    @property
+    def run_dir(self) -> Path:
+        return self._state.run_dir
+
+    @property
+    def config(self) -> Config:
+        return self._state.config
+
+    @property
+    def dry_run(self) -> bool:
+        return self._state.dry_run
+
+    @property
+    def verbosity(self) -> int:
+        return self._state.verbosity
+
+    @property
+    def started(self) -> float:
+        """Wall-clock start of this session (``time.time()``)."""
+        return self._state.started
+
+    @property
+    def artifacts(self) -> Artifacts:
+        return self._state.artifacts
+
+    @property
+    def reports(self) -> tuple[PhaseReport, ...]:
+        return tuple(self._state.reports)
+
+    @property
+    def retries(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(self._state.retries)
+
+    @property
+    def plugin_errors(self) -> tuple[PluginFault, ...]:
+        """Plugin faults, and a harness internal error last (plugin ``"harness"``)."""
+        faults = tuple(self._state.faults)
+        internal = self._state.internal_error
+        if internal and not any(f.message == internal for f in faults):
+            faults += (PluginFault("harness", "internal", internal),)
+        return faults
+
+    @property
+    def pluginmanager(self) -> pluggy.PluginManager:
+        return self._state.pm
 
     def emit(
         self,
@@ -146,55 +166,26 @@ class Session:
         plugin: str = "harness",
     ) -> Event | None:
         """Emit an event of the run (see :meth:`harness.PhaseContext.emit`)."""
-        return self.emitter.emit(
+        return self._state.emit(
             type, message, phase=phase, level=level, data=data, metrics=metrics, plugin=plugin
         )
 
-    def fault(
-        self, plugin: str, where: str, exc: BaseException | str, phase: str | None = None
-    ) -> None:
-        """Report a plugin that raised outside a phase (heartbeat, summarize...)."""
-        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-        message = f"plugin {plugin!r} failed in {where}: {text}"
-        self.faults.append(PluginFault(plugin, where, self.redactor.redact(message)))
-        self.emit(
-            "error", message, phase=phase, level="error", data={"plugin": plugin, "hook": where}
-        )
+    def add_secret(self, value: str) -> None:
+        """Never let ``value`` leave the process (nor its JSON, URL or base64 forms)."""
+        self._state.redactor.add(value)
 
-    def checkpoint(self, phase: str | None) -> None:
-        """Record progress durably: ``checkpoint`` event, fsynced sinks, ``state.json``."""
-        from harness.rundir import STATE_FILE
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret, its encodings and URL credentials masked."""
+        return self._state.redactor.redact(text)
 
-        done = [r.name for r in self.reports if r.status == "passed"]
-        with self.interrupts.critical():
-            self.emit(
-                "checkpoint",
-                f"checkpoint after {phase}" if phase else "checkpoint",
-                phase=phase,
-                level="debug",
-                data={"phases_passed": done, "state_file": STATE_FILE},
-            )
-            self.emitter.flush(durable=True)
-            self.save_state()
+    def write_file(self, path: str | Path, data: str | bytes) -> Path:
+        """Write a file atomically (temporary file, fsync, rename), secrets masked.
 
-    def save_state(self) -> None:
-        """Write ``state.json`` atomically: what ``--resume`` needs."""
-        from harness.rundir import STATE_FILE, write_json
-
-        done = [r.name for r in self.reports if r.status == "passed"]
-        with self.interrupts.critical():
-            write_json(
-                self.run_dir / STATE_FILE,
-                {
-                    "v": 1,
-                    "run_id": self.run_id,
-                    "sessions": list(self.sessions),
-                    "config_hash": self.config.hash,
-                    "phases": {r.name: r.status for r in self.reports},
-                    "passed": done,
-                    "last_seq": self.emitter.last_seq,
-                },
-            )
-
-    def report(self, name: str) -> PhaseReport | None:
-        return next((r for r in self.reports if r.name == name), None)
+        :param path: relative paths are under the run directory; parent folders
+            are created.
+        :param data: text (or UTF-8 bytes) is masked; other bytes are written
+            as they are, and refused with :class:`ValueError` if they hold a
+            known secret.
+        :returns: the path written.
+        """
+        return self._state.write_file(path, data)

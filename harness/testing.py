@@ -103,6 +103,7 @@ class Harnesser:
         self._runs = 0
         monkeypatch.setenv("HARNESS_NO_SLEEP", "1")
         monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        monkeypatch.delenv("CI", raising=False)  # a CI job without a config exits 4
         monkeypatch.chdir(path)
 
     # -- files ---------------------------------------------------------------
@@ -203,8 +204,9 @@ class Harnesser:
         objects: Sequence[tuple[str, object]],
         autoload: bool,
     ) -> HarnessResult:
-        from harness.app import RunOptions, prepare, run
+        from harness.app import RunOptions, run
         from harness.errors import UsageError
+        from harness.prepare import prepare
 
         options = RunOptions(
             output_dir=output_dir,

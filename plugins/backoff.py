@@ -70,8 +70,7 @@ from dataclasses import asdict, dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol, get_args
 
-from harness.errors import NonRetryableError, RetryableError
-from harness.outcomes import GiveUp, Retry
+from harness import GiveUp, NonRetryableError, Retry, RetryableError
 
 __all__ = [
     "JITTER_MODES",
@@ -100,24 +99,28 @@ SCHEMA: Mapping[str, Any] = {
         "max_retries": {
             "type": "integer",
             "minimum": 0,
+            "maximum": 1000,
             "default": 3,
             "description": "Retries after the first attempt (attempts = max_retries + 1).",
         },
         "base_delay": {
             "type": "number",
             "minimum": 0,
+            "maximum": 86400,
             "default": 1.0,
             "description": "Seconds before the first retry (before jitter).",
         },
         "factor": {
             "type": "number",
             "minimum": 1,
+            "maximum": 100,
             "default": 2.0,
             "description": "Growth of the nominal delay per retry.",
         },
         "max_delay": {
             "type": "number",
             "minimum": 0,
+            "maximum": 86400,
             "default": 30.0,
             "description": "Cap on every single delay, in seconds.",
         },
@@ -129,6 +132,7 @@ SCHEMA: Mapping[str, Any] = {
         "max_elapsed": {
             "type": "number",
             "exclusiveMinimum": 0,
+            "maximum": 604800,
             "description": "Total retry budget in seconds from the first attempt's start.",
         },
         "retry_on": {

@@ -13,29 +13,31 @@
 
 Exit code 0 passes. The process gets its own process group: on timeout or
 interrupt the whole group is sent SIGTERM, then SIGKILL after ``kill_grace``
-seconds.
+seconds. On Linux the process also dies with harness (``PR_SET_PDEATHSIG``:
+SIGKILL when harness ends in any way, ``kill -9`` included); its own children
+are its business. Other platforms have no such call: there the process is
+stopped on timeout, interrupt and every exit harness lives to see, but it
+outlives a ``kill -9`` of harness.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
+import sys
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from harness import PhaseFailed, PhaseResult, RetryableError, hookimpl
+from harness import PhaseFailed, PhaseResult, RetryableError, hookimpl, is_secret_name
 
 if TYPE_CHECKING:
     import subprocess
 
     from harness import Phase, PhaseContext
 
-NAME = "command"
-_SECRET_NAME = re.compile(r"(?i)(secret|token|passw|api[_-]?key|private[_-]?key|credential)")
 
 PHASE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -46,9 +48,9 @@ PHASE_SCHEMA: Mapping[str, Any] = {
         "cwd": {"type": "string", "default": "."},
         "env": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}},
         "inherit_env": {"type": "boolean", "default": True},
-        "tail_lines": {"type": "integer", "minimum": 0, "default": 20},
+        "tail_lines": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 20},
         "retryable": {"type": "boolean", "default": False},
-        "kill_grace": {"type": "number", "minimum": 0, "default": 2.0},
+        "kill_grace": {"type": "number", "minimum": 0, "maximum": 600, "default": 2.0},
     },
 }
 
@@ -56,6 +58,33 @@ PHASE_SCHEMA: Mapping[str, Any] = {
 @hookimpl
 def phase_schema() -> Mapping[str, Any]:
     return PHASE_SCHEMA
+
+
+#: ``prctl(2)`` option: the signal the calling process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child die (SIGKILL) with harness; Linux only.
+
+    ``None`` elsewhere, or when libc's ``prctl`` cannot be found.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # harness died before the call: follow it now
+            os._exit(1)
+
+    return preexec
 
 
 def _pump(stream: IO[bytes], tail: deque[str]) -> None:
@@ -78,9 +107,7 @@ def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 
 @hookimpl
-def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
-    if phase.plugin != NAME:
-        return None
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult:
     import subprocess
 
     s = phase.settings
@@ -90,7 +117,7 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
     env = dict(os.environ) if s["inherit_env"] else {}
     env.update(s["env"])
     for key, value in s["env"].items():
-        if _SECRET_NAME.search(key):  # API_KEY, DB_PASSWORD...: never echo it back
+        if is_secret_name(key):  # API_KEY, EXCHANGE_KEY, DB_PASSWORD...: never echo it back
             ctx.add_secret(value)
     cwd = ctx.resolve_path(s["cwd"])
     tail_n = int(s["tail_lines"])
@@ -105,6 +132,7 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent(),
         )
     except FileNotFoundError:
         if not cwd.is_dir():
@@ -131,7 +159,7 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
             t.join(timeout=2)
         ctx.metrics.pop("pid", None)
     data = {
-        "argv": argv,
+        "argv": [ctx.redact(a) for a in argv],
         "exit_code": code,
         "stdout_tail": [ctx.redact(x) for x in list(out)[-tail_n:]] if tail_n else [],
         "stderr_tail": [ctx.redact(x) for x in list(err)[-tail_n:]] if tail_n else [],
@@ -139,7 +167,7 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
     if code == 0:
         return PhaseResult.passed("exit code 0", data=data, metrics={"exit_code": 0})
     last = (list(err) or list(out) or [""])[-1]
-    message = f"{argv[0]} exited with code {code}" + (f": {ctx.redact(last)}" if last else "")
+    message = ctx.redact(f"{argv[0]} exited with code {code}" + (f": {last}" if last else ""))
     if s["retryable"]:
         raise RetryableError(message)
     return PhaseResult.failed(message, data=data, metrics={"exit_code": code})

@@ -11,6 +11,10 @@ was an event first.
   retries, warnings, errors and heartbeats (the plain form of the live area).
 * ``-q``: the final line only. ``-v``: every event, checkpoints and debug
   events included, with their metrics.
+* Tracebacks of unexpected exceptions (a plugin's bug, not a phase's verdict)
+  as pytest shows them: ``--tb=long|short|line|no`` (``[plugins.console] tb``);
+  the default ``auto`` is ``short`` with ``-v`` and ``no`` otherwise. The full
+  traceback is always in ``events.jsonl`` and ``summary.json``.
 """
 
 from __future__ import annotations
@@ -19,13 +23,27 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from harness import hookimpl
 
 if TYPE_CHECKING:
-    from harness import Event, Session
+    from harness import Event, OptionParser, PhaseReport, Session
+
+NAME = "console"
+TB_STYLES = ("auto", "long", "short", "line", "no")
+SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "tb": {
+            "enum": list(TB_STYLES),
+            "default": "auto",
+            "description": "Traceback style for unexpected exceptions (pytest's --tb).",
+        },
+    },
+}
 
 _STYLE = {"passed": "green", "failed": "red", "timeout": "red", "skipped": "yellow"}
 _ALWAYS = {"phase_start", "phase_end", "retry", "error", "timeout"}
@@ -113,13 +131,29 @@ class Progress:
         return grid
 
 
+_SHORT = {"failed": "FAILED", "timeout": "TIMEOUT"}
+
+
+def short_lines(reports: Iterable[PhaseReport]) -> list[str]:
+    """pytest's short summary lines: ``FAILED strategy - gate min_trades ...``, one per phase."""
+    lines = []
+    for report in reports:
+        word = _SHORT.get(report.status)
+        if word is not None:
+            first = (report.message or "").strip().splitlines()
+            lines.append(f"{word} {report.name}" + (f" - {first[0]}" if first else ""))
+    return lines
+
+
 class ConsoleReporter:
     """Prints a session's events; registered per session as ``console.reporter``."""
 
-    def __init__(self, session: Session, out: TextIO) -> None:
+    def __init__(self, session: Session, out: TextIO, tb: str = "auto") -> None:
         self.session = session
         self.out = out
         self.verbosity = session.verbosity
+        self.tb = tb if tb != "auto" else ("short" if self.verbosity > 0 else "no")
+        self._tb_hint = tb == "auto"
         self.rich = use_rich(out)
         self.progress = Progress()
         self._console: Any = None
@@ -131,6 +165,7 @@ class ConsoleReporter:
             self._console = Console(file=out, highlight=False)
 
     def _line(self, text: str, style: str | None = None) -> None:
+        text = self.session.redact(text)
         if self._console is not None:
             self._console.print(text, style=style, markup=False)
         else:
@@ -190,22 +225,35 @@ class ConsoleReporter:
             elif event.level == "warning":
                 style = "yellow"
             self._line(text, style)
+            self._traceback(event)
         live = self._live
         if live is not None and event.type in _REFRESH:
             live.refresh()
 
+    def _traceback(self, event: Event) -> None:
+        """An unexpected exception's traceback, in the ``--tb`` style."""
+        from harness import format_traceback
+
+        tb = event.data.get("traceback")
+        if not isinstance(tb, Mapping):
+            return
+        if self.tb == "no":
+            if self._tb_hint and self.verbosity >= 0:
+                self._tb_hint = False
+                self._line("  (traceback in events.jsonl; -v or --tb=short shows it)", "dim")
+            return
+        for line in format_traceback(dict(tb), self.tb):
+            self._line(f"  {line}", "red")
+
     @hookimpl
-    def session_finish(self, session: Session, exit_code: int) -> None:
+    def session_finish(self, session: Session, exit_code: int, status: str) -> None:
         try:
             self.stop_live()
-            self._final(session, exit_code)
+            self._final(session, exit_code, status)
         finally:
             session.pluginmanager.unregister(self)
 
-    def _final(self, session: Session, exit_code: int) -> None:
-        from harness import status_for
-
-        status = status_for(exit_code)
+    def _final(self, session: Session, exit_code: int, status: str) -> None:
         counts: dict[str, int] = {}
         for report in session.reports:
             counts[report.status] = counts.get(report.status, 0) + 1
@@ -217,6 +265,9 @@ class ConsoleReporter:
         if self.verbosity >= 0:
             self._table(session)
             self._line(f"run directory: {session.run_dir}")
+        if self.verbosity >= -1:  # pytest's short test summary: what failed, one line each
+            for line in short_lines(session.reports):
+                self._line(line, "red")
         self._line(final, "green" if exit_code == 0 else "red")
 
     def _table(self, session: Session) -> None:
@@ -246,5 +297,25 @@ class ConsoleReporter:
 
 
 @hookimpl
+def addoption(parser: OptionParser) -> None:
+    parser.addoption(
+        "--tb",
+        setting="plugins.console.tb",
+        kind="choice",
+        choices=TB_STYLES,
+        metavar="STYLE",
+        help="Traceback style for unexpected exceptions: auto (short with -v), long, "
+        "short, line, no.",
+    )
+
+
+@hookimpl
+def config_schema() -> Mapping[str, Any]:
+    return SCHEMA
+
+
+@hookimpl
 def session_start(session: Session) -> None:
-    session.pluginmanager.register(ConsoleReporter(session, sys.stdout), name="console.reporter")
+    tb = str(session.config.plugin_settings(NAME)["tb"])
+    reporter = ConsoleReporter(session, sys.stdout, tb)
+    session.pluginmanager.register(reporter, name="console.reporter")

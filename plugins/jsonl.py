@@ -6,12 +6,18 @@ with ``fsync`` at each checkpoint and at the end. A kill therefore loses at
 most the last ``flush_interval`` seconds of events and never leaves half a
 line behind.
 
-Settings (``[plugins.jsonl]``): ``path`` (relative to the run directory),
-``flush_interval`` (seconds), ``buffer_bytes``.
+The plugin is *essential* (as pytest's essential plugins): ``-p no:jsonl`` and
+``disable = ["jsonl"]`` are refused with exit 4, because ``--resume``,
+``harness validate`` and :mod:`harness.testing` read the run's
+``events.jsonl``. The core owns that name: the file is always
+``<run_dir>/events.jsonl``. Another record of the events is another sink.
+
+Settings (``[plugins.jsonl]``): ``flush_interval`` (seconds), ``buffer_bytes``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -24,15 +30,24 @@ from harness import hookimpl
 if TYPE_CHECKING:
     from harness import Event, Session
 
+#: the run's event log, in the run directory (the name is part of the contract)
+EVENTS_FILE = "events.jsonl"
+
 SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "path": {"type": "string", "minLength": 1, "default": "events.jsonl"},
-        "flush_interval": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
-        "buffer_bytes": {"type": "integer", "minimum": 0, "default": 65536},
+        "flush_interval": {"type": "number", "minimum": 0.01, "maximum": 3600, "default": 1.0},
+        "buffer_bytes": {"type": "integer", "minimum": 0, "maximum": 67108864, "default": 65536},
     },
 }
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path``: a write error says which file (``... File too large: PATH``)."""
+    if exc.errno is None or exc.filename:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, str(path))
 
 
 class JsonlSink:
@@ -40,7 +55,12 @@ class JsonlSink:
 
     def __init__(self, path: Path, flush_interval: float, buffer_bytes: int) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        # O_NOFOLLOW: never append through a symbolic link planted in the run directory
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            self._fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise _naming(exc, path) from None
         self._buffer: list[bytes] = []
         self._size = 0
         self._limit = buffer_bytes
@@ -70,10 +90,18 @@ class JsonlSink:
             self._buffer.clear()
             self._size = 0
             self._last = time.monotonic()
+            start = os.lseek(self._fd, 0, os.SEEK_END)
             view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            try:
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            except OSError as exc:
+                # a short write then an error (disk full, file too large): take the torn
+                # tail back, so that the file ends with the last whole line
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, start)
+                raise _naming(exc, self.path) from None
 
     @hookimpl
     def sink_event(self, event: Event) -> None:
@@ -87,18 +115,24 @@ class JsonlSink:
         if due:
             self._write_out()
 
+    def _fsync(self) -> None:
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise _naming(exc, self.path) from None
+
     @hookimpl
     def sink_flush(self, durable: bool) -> None:
         self._write_out()
         if durable:
-            os.fsync(self._fd)
+            self._fsync()
 
     @hookimpl
     def session_finish(self, session: Session) -> None:
         self._closed.set()
         try:
             self._write_out()
-            os.fsync(self._fd)
+            self._fsync()
         finally:
             os.close(self._fd)
             session.pluginmanager.unregister(self)
@@ -112,9 +146,8 @@ def config_schema() -> Mapping[str, Any]:
 @hookimpl
 def session_start(session: Session) -> None:
     settings = session.config.plugin_settings("jsonl")
-    path = Path(settings["path"])
     sink = JsonlSink(
-        path if path.is_absolute() else session.run_dir / path,
+        session.run_dir / EVENTS_FILE,
         float(settings["flush_interval"]),
         int(settings["buffer_bytes"]),
     )

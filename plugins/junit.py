@@ -40,7 +40,7 @@ from harness import hookimpl
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-    from harness import Event, PhaseReport, Session
+    from harness import Event, OptionParser, PhaseReport, Session, UsageError
 
 NAME = "junit"
 
@@ -130,11 +130,9 @@ class JUnitReport:
     def write(self, session: Session, exit_code: int) -> None:
         from xml.etree import ElementTree as ET
 
-        from harness import status_for
-        from harness.rundir import atomic_write
-        from harness.version import __version__
+        from harness import __version__, status_for
 
-        redact = session.redactor.redact
+        redact = session.redact
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         cases = [self._case(session, r, counts) for r in session.reports]
         explained = any(classify(r)[0] == "error" for r in session.reports)
@@ -182,13 +180,12 @@ class JUnitReport:
         root.append(suite)
         ET.indent(root)
         data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, data)
+        session.write_file(self.path, data)
 
     def _case(self, session: Session, report: PhaseReport, counts: dict[str, int]) -> Element:
         from xml.etree import ElementTree as ET
 
-        redact = session.redactor.redact
+        redact = session.redact
         counts["tests"] += 1
         case = ET.Element(
             "testcase",
@@ -220,14 +217,14 @@ class JUnitReport:
 
         counts["tests"] += 1
         counts["errors"] += 1
-        faults = [f.message for f in session.faults] or [session.internal_error or "internal error"]
+        faults = [f.message for f in session.plugin_errors] or ["internal error"]
         case = ET.Element("testcase", {"classname": "harness", "name": "session", "time": "0.000"})
         element = ET.SubElement(
             case,
             "error",
-            {"type": "PluginError", "message": xml_text(session.redactor.redact(faults[0]))},
+            {"type": "PluginError", "message": xml_text(session.redact(faults[0]))},
         )
-        element.text = xml_text(session.redactor.redact("\n".join(faults)))
+        element.text = xml_text(session.redact("\n".join(faults)))
         return case
 
     def _details(self, report: PhaseReport) -> str:
@@ -267,6 +264,17 @@ class JUnitReport:
 
 
 @hookimpl
+def addoption(parser: OptionParser) -> None:
+    parser.addoption(
+        "--junit-xml",
+        setting="plugins.junit.path",
+        kind="path",
+        metavar="PATH",
+        help="Also write a JUnit XML report here (CI test reporters).",
+    )
+
+
+@hookimpl
 def config_schema() -> Mapping[str, Any]:
     return SCHEMA
 
@@ -282,3 +290,68 @@ def session_start(session: Session) -> None:
         int(settings["output_lines"]),
     )
     session.pluginmanager.register(report, name="junit.report")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically. The one place this plugin writes outside a
+    session (no ``session.write_file`` then: no run directory, no run redactor)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def usage_error_report(error: Exception, suite_name: str) -> bytes:
+    """A JUnit XML document with one ``error`` test case: the run could not start."""
+    from xml.etree import ElementTree as ET
+
+    message = xml_text(str(error))
+    root = ET.Element(
+        "testsuites", {"name": suite_name, "tests": "1", "failures": "0", "errors": "1"}
+    )
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": suite_name,
+            "tests": "1",
+            "failures": "0",
+            "errors": "1",
+            "skipped": "0",
+            "time": "0.000",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
+            "hostname": socket.gethostname(),
+        },
+    )
+    case = ET.SubElement(
+        suite, "testcase", {"classname": "harness", "name": "configuration", "time": "0.000"}
+    )
+    element = ET.SubElement(case, "error", {"type": type(error).__name__, "message": message})
+    element.text = message
+    ET.indent(root)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
+
+
+@hookimpl
+def usage_error(error: UsageError, settings: Mapping[str, Any], root: Path) -> None:
+    """A configuration or plugin error (exit 4): the report holds one ``error`` test case."""
+    table = settings.get(NAME)
+    if not isinstance(table, Mapping) or not isinstance(table.get("path"), str):
+        return
+    if not table["path"]:
+        return
+    suite = table.get("suite_name")
+    target = Path(table["path"]).expanduser()
+    target = target if target.is_absolute() else root / target
+    _write_atomic(
+        target, usage_error_report(error, suite if isinstance(suite, str) and suite else "harness")
+    )

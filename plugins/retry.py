@@ -24,15 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.hookspecs import hookimpl
+from harness import hookimpl
 
 from .backoff import SCHEMA, BackoffPolicy, decide
 
 if TYPE_CHECKING:
-    from harness.config import Config, Phase
-    from harness.context import PhaseContext
-    from harness.outcomes import CallInfo, GiveUp, Retry
-    from harness.session import Session
+    from harness import CallInfo, Config, GiveUp, Phase, PhaseContext, Retry, Session
 
 __all__ = ["config_schema", "configure", "on_error", "summarize"]
 

@@ -48,13 +48,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.hookspecs import hookimpl
+from harness import hookimpl
+from harness.plugins.api.report_section import report_sections  # noqa: F401
 
 if TYPE_CHECKING:
-    from harness.config import Config, Phase
-    from harness.context import PhaseContext
-    from harness.outcomes import PhaseResult
-    from harness.session import Session
+    from harness import Config, Phase, PhaseContext, PhaseResult, Session
 
 __all__ = [
     "configure",
@@ -126,15 +124,11 @@ def session_start(session: Session) -> None:
                 value = os.environ.get(var) if var else None
                 if not value:
                     continue
-                session.redactor.add(value)
-                if value.strip() != value:  # printed lines usually lose the newline
-                    session.redactor.add(value.strip())
+                session.add_secret(value)  # its stripped form too: printed lines lose the newline
 
 
 @hookimpl
-def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
-    if phase.plugin != PLUGIN:
-        return None
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult:
     from harness.plugins.api.phase import run_phase
 
     return run_phase(phase.name, phase.settings, ctx)
@@ -143,8 +137,6 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
 @hookimpl
 def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
     """A resumed run does not re-check: the summary marks the phase's exchanges so."""
-    if phase.plugin != PLUGIN:
-        return
     from harness.plugins.api.configcheck import safe_url
     from harness.plugins.api.phase import REPORT_ARTIFACT
     from harness.plugins.api.settings import parse_exchanges

@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.hookspecs import hookimpl
+from harness import hookimpl
+from harness.plugins.data.report_section import report_sections  # noqa: F401
 
 if TYPE_CHECKING:
-    from harness.config import Config, Phase
-    from harness.context import PhaseContext
-    from harness.outcomes import PhaseResult
-    from harness.session import Session
+    from harness import Config, Phase, PhaseContext, PhaseResult, Session
 
 __all__ = [
     "configure",
@@ -100,9 +98,7 @@ def event_schemas() -> Mapping[str, Mapping[str, Any]]:
 
 
 @hookimpl
-def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
-    if phase.plugin != PLUGIN:
-        return None
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult:
     from harness.plugins.data.phase import run_phase
 
     return run_phase(phase, ctx)
@@ -110,8 +106,6 @@ def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
 
 @hookimpl
 def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
-    if phase.plugin != PLUGIN:
-        return
     from harness.plugins.data.phase import resume_phase
 
     resume_phase(phase, ctx)

@@ -16,18 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from harness.hookspecs import hookimpl
+from harness import hookimpl
+from harness.plugins.strategy.report_section import report_sections  # noqa: F401
 
 if TYPE_CHECKING:
     import pluggy
 
-    from harness.config import Config, Phase
-    from harness.context import PhaseContext
-    from harness.outcomes import PhaseResult
-    from harness.session import Session
+    from harness import Config, Phase, PhaseContext, PhaseResult, Session
 
 __all__ = [
     "add_hookspecs",
+    "config_schema",
     "configure",
     "event_schemas",
     "phase_resume",
@@ -45,6 +44,14 @@ def add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
     from harness.plugins.strategy import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def config_schema() -> Mapping[str, Any]:
+    """``[plugins.strategy]``: run-wide defaults of the executor settings."""
+    from harness.plugins.strategy.settings import PLUGIN_SCHEMA
+
+    return PLUGIN_SCHEMA
 
 
 @hookimpl
@@ -71,7 +78,7 @@ def configure(config: Config, pluginmanager: pluggy.PluginManager) -> None:
     """
     if not any(phase.plugin == PLUGIN for phase in config.phases):
         return
-    from harness.errors import PhaseFailed, PluginError
+    from harness import PhaseFailed, PluginError
     from harness.plugins.strategy.configcheck import check_config
     from harness.plugins.strategy.params import BUILTIN_RULES
     from harness.plugins.strategy.strategies import BUILTIN_STRATEGIES
@@ -88,57 +95,54 @@ def configure(config: Config, pluginmanager: pluggy.PluginManager) -> None:
     check_config(config, strategies, rules, PLUGIN)
 
 
-def _plugin_manager(ctx: PhaseContext) -> pluggy.PluginManager | None:
-    pm: pluggy.PluginManager | None = getattr(ctx.session, "pluginmanager", None)
-    return pm
-
-
 def known_strategies(pm: pluggy.PluginManager | None) -> dict[str, Callable[..., Any]]:
     """Built-in strategies plus every ``strategy_functions`` contribution.
 
     :raises PhaseFailed: two providers use the same name.
     """
-    from harness.errors import PhaseFailed
+    from harness import PhaseFailed, call_isolated
     from harness.plugins.strategy.strategies import BUILTIN_STRATEGIES
 
     found: dict[str, Callable[..., Any]] = dict(BUILTIN_STRATEGIES)
     owner = dict.fromkeys(found, PLUGIN)
     if pm is None or not hasattr(pm.hook, "strategy_functions"):
         return found
-    for impl in reversed(pm.hook.strategy_functions.get_hookimpls()):
-        provided = cast("Mapping[str, Any]", impl.function() or {})
+    for result in call_isolated(pm, "strategy_functions"):
+        if result.error is not None:
+            raise PhaseFailed(
+                f"plugin {result.plugin!r}: strategy_functions failed: "
+                f"{type(result.error).__name__}: {result.error}"
+            )
+        provided = cast("Mapping[str, Any]", result.value or {})
         for name, fn in provided.items():
             if name in found:
-                other = impl.plugin_name
                 raise PhaseFailed(
-                    f"strategy {name!r} is provided by both {owner[name]!r} and {other!r}"
+                    f"strategy {name!r} is provided by both {owner[name]!r} and {result.plugin!r}"
                 )
             if not callable(fn):
-                raise PhaseFailed(f"plugin {impl.plugin_name!r}: strategy {name!r} is not callable")
+                raise PhaseFailed(f"plugin {result.plugin!r}: strategy {name!r} is not callable")
             found[name] = fn
-            owner[name] = impl.plugin_name
+            owner[name] = result.plugin
     return found
 
 
 @hookimpl
-def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
-    if phase.plugin != PLUGIN:
-        return None
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult:
     from harness.plugins.strategy.phase import run_phase
 
-    return run_phase(phase, ctx, known_strategies(_plugin_manager(ctx)))
+    return run_phase(phase, ctx, known_strategies(ctx.session.pluginmanager))
 
 
 @hookimpl
 def phase_resume(phase: Phase, ctx: PhaseContext) -> None:
     """Reload the figures of a strategy phase that passed in an earlier session."""
-    if phase.plugin != PLUGIN:
-        return
+    from harness.plugins.strategy.phase import restore_signals
     from harness.plugins.strategy.report import REPORT_ARTIFACT, StrategyReport, report_path
 
     path = report_path(ctx.run_dir, phase.name)
     if path.is_file():
         ctx.artifacts.put(REPORT_ARTIFACT + phase.name, StrategyReport.load(path))
+    restore_signals(ctx, phase.name)  # what the orders phase reads
 
 
 @hookimpl

@@ -11,6 +11,7 @@ list index as the schema errors do: ``phases.strategy.strategies[0].params.fats`
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
@@ -20,10 +21,16 @@ from typing import TYPE_CHECKING, Any
 from harness.plugins.strategy.params import ParamError, ParamRules
 
 if TYPE_CHECKING:
-    from harness.config import Config
-    from harness.errors import ConfigError
+    from harness import Config, ConfigError
 
-__all__ = ["MAX_CHECKED_SETS", "Signature", "check_config", "signature_of"]
+__all__ = [
+    "MAX_CHECKED_SETS",
+    "Signature",
+    "check_baseline",
+    "check_config",
+    "check_executor",
+    "signature_of",
+]
 
 #: a sweep larger than this is not searched for a valid set at start-up
 MAX_CHECKED_SETS = 100_000
@@ -122,6 +129,94 @@ def check_config(
                     repr(label),
                 )
             labels[label] = i
+        check_baseline(config, phase.name, phase.settings)
+        check_executor(config, phase.name, phase.settings, plugin)
+
+
+def check_executor(
+    config: Config, phase: str, settings: Mapping[str, Any], plugin: str = "strategy"
+) -> None:
+    """Where sweeps run: the workers exist, the Dask extra is there, the scheduler answers.
+
+    ``workers`` above the usable CPUs (for a local pool or a LocalCluster), ``executor
+    = "dask"`` without the ``harness[dask]`` extra, a ``scheduler`` that does not
+    accept a connection, and ``scheduler`` without ``executor = "dask"`` are
+    configuration errors. Keys set in ``[plugins.<plugin>]`` are named there.
+
+    :raises ConfigError: naming the key.
+    """
+    table = config.plugin_settings(plugin)
+
+    def get(key: str, default: Any) -> Any:
+        return settings[key] if key in settings else table.get(key, default)
+
+    def key_of(key: str) -> str:
+        return f"phases.{phase}.{key}" if key in settings else f"plugins.{plugin}.{key}"
+
+    executor = str(get("executor", "local"))
+    scheduler = get("scheduler", None)
+    workers = get("workers", 1)
+    if scheduler is not None and executor != "dask":
+        raise config.error(
+            key_of("scheduler"), "a scheduler only with executor = 'dask'", repr(executor)
+        )
+    if workers != "auto" and (executor == "local" or scheduler is None):
+        from harness.plugins.strategy.sweep import usable_cpus
+
+        limit = usable_cpus()
+        if int(workers) > limit:
+            raise config.error(
+                key_of("workers"),
+                f"at most {limit} (the CPUs harness may use on this machine) or 'auto'",
+                repr(workers),
+            )
+    if executor != "dask":
+        return
+    from harness.plugins.strategy.dask_executor import (
+        DASK_EXTRA,
+        DaskMissing,
+        SchedulerUnreachable,
+        check_reachable,
+        import_distributed,
+    )
+
+    try:
+        import_distributed()
+    except DaskMissing as exc:
+        raise config.error(
+            key_of("executor"),
+            f"the {DASK_EXTRA} extra installed (pip install '{DASK_EXTRA}')",
+            f"'dask' ({exc.reason})",
+        ) from None
+    if scheduler is not None:
+        timeout = float(get("scheduler_timeout", 10.0))
+        try:
+            check_reachable(str(scheduler), timeout=min(timeout, 5.0))
+        except SchedulerUnreachable as exc:
+            raise config.error(
+                key_of("scheduler"),
+                "the address of a running Dask scheduler",
+                f"{scheduler!r} ({str(exc).split(': ', 1)[-1]})",
+            ) from None
+
+
+def check_baseline(config: Config, phase: str, settings: Mapping[str, Any]) -> None:
+    """A phase's ``baseline`` file must exist and hold this phase's figures (:mod:`.baseline`).
+
+    :raises ConfigError: at ``phases.<phase>.baseline``, naming the file and the problem.
+    """
+    if settings.get("baseline") is None:
+        return
+    from harness.plugins.strategy.baseline import BaselineError, load
+
+    try:
+        load(config.resolve_path(str(settings["baseline"])), phase)
+    except BaselineError as exc:
+        raise config.error(
+            f"phases.{phase}.baseline",
+            "a baseline file written by `harness baseline save`",
+            str(exc),
+        ) from None
 
 
 @dataclass(slots=True)
@@ -140,7 +235,9 @@ class _EntryCheck:
         fn = self.strategies.get(name)
         if fn is None:
             known = ", ".join(sorted(self.strategies)) or "none"
-            raise self.error("name", f"a known strategy ({known})", repr(name))
+            close = difflib.get_close_matches(name, list(self.strategies), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise self.error("name", f"a known strategy ({known})", repr(name) + hint)
         params: Mapping[str, Any] = self.entry.get("params", {})
         sweep: Mapping[str, Sequence[Any]] = self.entry.get("sweep", {})
         sig = signature_of(fn)

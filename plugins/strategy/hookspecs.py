@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.hookspecs import hookspec
+from harness import hookspec
 
 __all__ = ["strategy_functions"]
 

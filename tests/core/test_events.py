@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from core_helpers import Result, check_run, harness, latest, of_type, phase_rows, py_cmd, write
+from core_helpers import (
+    HARNESS,
+    Result,
+    base_env,
+    check_run,
+    harness,
+    latest,
+    of_type,
+    phase_rows,
+    py_cmd,
+    write,
+)
 
 Cli = Callable[..., Result]
 
@@ -198,31 +210,53 @@ def test_raising_sink(tmp_path: Path, cli: Cli) -> None:
     assert "badsink" in result.stdout
 
 
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def preexec() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return preexec
+
+
 @pytest.mark.parametrize("flush_interval", [1.0, 0.02])
-def test_jsonl_to_dev_full(tmp_path: Path, flush_interval: float) -> None:
-    if not Path("/dev/full").exists():
-        pytest.skip("no /dev/full")
+def test_jsonl_write_error(tmp_path: Path, flush_interval: float) -> None:
+    """The event log cannot grow (EFBIG): the sink is switched off, the run goes on, exit 3."""
     write(
         tmp_path / "harness.toml",
         f"""
         [plugins.jsonl]
-        path = "/dev/full"
         flush_interval = {flush_interval}
+        buffer_bytes = 0
         [phases.a]
         plugin = "command"
-        run = {py_cmd("import time; time.sleep(0.3)")}
+        run = {py_cmd("print(('x' * 300 + chr(10)) * 20)")}
         [phases.b]
         plugin = "command"
         run = {py_cmd("pass")}
         """,
     )
-    result = harness("run", cwd=tmp_path)
-    assert result.code == 3, result.output
-    assert "Traceback" not in result.output
-    assert "jsonl" in result.stdout
-    assert "No space left" in result.stdout or "ENOSPC" in result.stdout
+    proc = subprocess.run(
+        [*HARNESS, "run"],
+        cwd=tmp_path,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_file_size(4500),
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 3, output
+    assert "Traceback" not in output
+    assert "jsonl" in proc.stdout
+    assert "File too large" in proc.stdout or "EFBIG" in proc.stdout
     run_dir = latest(tmp_path)
-    assert not (run_dir / "events.jsonl").exists()
+    events = (run_dir / "events.jsonl").read_bytes()
+    assert events.endswith(b"\n")  # the torn tail of the failed write was taken back
+    assert cli_validate(run_dir / "events.jsonl") == []
     from harness.checkfile import check_summary
 
     assert check_summary(run_dir / "summary.json") == []
@@ -232,6 +266,12 @@ def test_jsonl_to_dev_full(tmp_path: Path, flush_interval: float) -> None:
     assert summary["exit_code"] == 3
     assert {p["status"] for p in summary["phases"]} == {"passed"}
     assert any(f["plugin"].startswith("jsonl") for f in summary["plugin_errors"])
+
+
+def cli_validate(path: Path) -> list[str]:
+    from harness.checkfile import check_events
+
+    return check_events(path)
 
 
 ODD_VALUES = """

@@ -56,6 +56,18 @@ class Recorder:
         self._note("add_hookspecs")
 
     @hookimpl
+    def addoption(self, parser: harness.OptionParser) -> None:  # CLI only: not in this run
+        self._note("addoption")
+
+    @hookimpl
+    def report_sections(self, run_dir: Path, summary: Any, events: Any) -> None:
+        self._note("report_sections")  # harness report only: not in this run
+
+    @hookimpl
+    def usage_error(self, error: Any, settings: Any, root: Path) -> None:
+        self._note("usage_error")  # only when `harness run` stops on a usage error
+
+    @hookimpl
     def config_schema(self) -> Mapping[str, Any]:
         self._note("config_schema")
         return {
@@ -94,8 +106,7 @@ class Recorder:
     @hookimpl
     def phase_run(self, phase: harness.Phase, ctx: harness.PhaseContext) -> Any:
         self._note("phase_run")
-        if phase.plugin != "rec":
-            return None
+        assert phase.plugin == "rec"  # owned hooks reach the owner only
         if ctx.attempt == 1:
             raise ConnectionError("first attempt fails")
         ctx.emit("rec.note", "second attempt", data={"attempt": ctx.attempt})
@@ -128,9 +139,10 @@ class Recorder:
         return {"recorder": {"phases": [r.name for r in session.reports]}}
 
     @hookimpl
-    def session_finish(self, session: harness.Session, exit_code: int) -> None:
+    def session_finish(self, session: harness.Session, exit_code: int, status: str) -> None:
         self._note("session_finish")
         self.exit_code = exit_code
+        self.status = status
 
     @hookimpl
     def sink_event(self, event: harness.Event) -> None:
@@ -186,14 +198,14 @@ def test_every_hook_fires_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     calls = rec.calls
     fired = set(calls)
-    assert fired == set(_specs()) - {"phase_resume"}
+    assert fired == set(_specs()) - {"phase_resume", "addoption", "report_sections", "usage_error"}
+    assert rec.status == "success"
     order = [
         "add_hookspecs",
         "configure",
         "session_start",
         "phase_start",
         "phase_run",
-        "heartbeat",
         "summarize",
         "session_finish",
     ]
@@ -202,11 +214,12 @@ def test_every_hook_fires_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert calls.index("config_schema") < calls.index("configure")
     assert calls.index("event_schemas") < calls.index("configure")
     assert calls[-1] == "session_finish"
-    # phase_start fires once per phase, not per attempt; phase_run once per attempt
-    assert calls.count("phase_start") == 2
-    assert calls.count("phase_run") == 3  # cmd (returned None), work twice
+    # phase hooks reach the owner only (rec owns "work", not "cmd"); phase_start fires
+    # once per phase, not per attempt; phase_run once per attempt
+    assert calls.count("phase_start") == 1
+    assert calls.count("phase_run") == 2
     runs = [i for i, c in enumerate(calls) if c == "phase_run"]
-    assert runs[1] < calls.index("on_error") < runs[2]  # between the work attempts
+    assert runs[0] < calls.index("on_error") < runs[1]  # between the work attempts
     last_beat = len(calls) - 1 - calls[::-1].index("heartbeat")
     assert last_beat < calls.index("summarize")
 
@@ -215,7 +228,7 @@ def test_every_hook_fires_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     resumed = harness.run(cwd=tmp_path, objects=[("rec", again)], autoload=False, resume="latest")
     assert resumed.exit_code == 0
     assert resumed.run_dir == outcome.run_dir
-    assert again.calls.count("phase_resume") == 2
+    assert again.calls.count("phase_resume") == 1
     assert "phase_run" not in again.calls
     assert "phase_start" not in again.calls
     check_run(outcome.run_dir)
@@ -227,7 +240,11 @@ def test_failing_phase_start_fails_phase(tmp_path: Path) -> None:
         def phase_start(self, phase: harness.Phase, ctx: harness.PhaseContext) -> None:
             raise RuntimeError("cannot prepare")
 
-    write(tmp_path / "harness.toml", f"[phases.a]\nplugin = 'command'\nrun = {py_cmd('pass')}\n")
+        @hookimpl
+        def phase_run(self, phase: harness.Phase, ctx: harness.PhaseContext) -> Any:
+            raise AssertionError("not reached: phase_start failed")
+
+    write(tmp_path / "harness.toml", "[phases.a]\nplugin = 'broken'\n")
     outcome = harness.run(cwd=tmp_path, objects=[("broken", Broken())], autoload=False)
     assert outcome.exit_code == 1
     row = outcome.summary["phases"][0]

@@ -61,10 +61,8 @@ def event_schemas() -> Mapping[str, Mapping[str, Any]]:
 
 
 @hookimpl
-def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult | None:
-    """Tick ``count`` times; fail at ``fail_at``."""
-    if phase.plugin != NAME:
-        return None
+def phase_run(phase: Phase, ctx: PhaseContext) -> PhaseResult:
+    """Tick ``count`` times; fail at ``fail_at`` (called only for phases of this plugin)."""
     count = int(phase.settings["count"])
     fail_at = phase.settings["fail_at"]
     ctx.metrics["ticks"] = 0
