@@ -108,13 +108,7 @@ def check_summary(path: Path) -> list[str]:
 def check_path(path: Path) -> tuple[list[str], str]:
     """Validate ``path`` (a run directory: both files); returns (problems, description)."""
     if path.is_dir():
-        events, summary = path / "events.jsonl", path / "summary.json"
-        if summary.exists():
-            return check_events(events) + check_summary(
-                summary
-            ), f"{path} (events and summary valid)"
-        what = f"{path} (events valid; no summary.json: the run did not finish)"
-        return check_events(events), what
+        return _check_run_dir(path)
     if not path.exists():
         return [f"{path}: no such file"], ""
     if path.suffix == ".json":
@@ -122,3 +116,120 @@ def check_path(path: Path) -> tuple[list[str], str]:
     problems = check_events(path)
     count = path.read_bytes().count(b"\n") if not problems else 0
     return problems, f"{path} ({count} events valid)"
+
+
+def _read_events(path: Path) -> list[dict[str, Any]]:
+    """The whole, parseable event lines of ``path`` (best effort, for explaining a run)."""
+    import orjson
+
+    events: list[dict[str, Any]] = []
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return events
+    for line in data.splitlines():
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _holder(run_dir: Path) -> str | None:
+    """The pid of the harness process writing ``run_dir`` now, or ``None``."""
+    import fcntl
+    import os
+
+    from harness.rundir import LOCK_FILE
+
+    try:
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _check_run_dir(run_dir: Path) -> tuple[list[str], str]:
+    """Both files of a run directory, and what state the run is in, in words."""
+    import orjson
+
+    events_path, summary_path = run_dir / "events.jsonl", run_dir / "summary.json"
+    if not events_path.exists() and not summary_path.exists():
+        return [f"{run_dir}: no events.jsonl and no summary.json: not a run directory"], ""
+    problems = check_events(events_path)
+    events = _read_events(events_path)
+    ends = [e for e in events if e.get("type") == "session_end"]
+    last_end = ends[-1] if _only_errors_after(events) else None
+    write_errors = [str(e.get("message", "")) for e in events if _is_write_error(e)]
+    holder = _holder(run_dir)
+    if not summary_path.exists():
+        if holder is not None:
+            return problems, f"{run_dir} (events valid so far; running now: pid {holder})"
+        if last_end is not None:
+            if write_errors:
+                return problems, (
+                    f"{run_dir} (events valid; the run ended but summary.json could not be "
+                    f"written, so it exited 3: {write_errors[-1]})"
+                )
+            code = (last_end.get("data") or {}).get("exit_code")
+            return (
+                problems,
+                f"{run_dir} (events valid; the run ended, exit {code}, no summary.json)",
+            )
+        return problems, (
+            f"{run_dir} (events valid; no summary.json and no session_end: the run was killed "
+            "or could not write its record; harness run --resume continues it)"
+        )
+    problems += check_summary(summary_path)
+    try:
+        summary = orjson.loads(summary_path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return problems, ""
+    if not isinstance(summary, dict):
+        return problems, ""
+    code = summary.get("exit_code")
+    same = [e for e in ends if e.get("session_id") == summary.get("session_id")]
+    if same:
+        logged = (same[-1].get("data") or {}).get("exit_code")
+        if logged != code and not write_errors and code != 3:
+            problems.append(
+                f"{summary_path}: exit_code {code} disagrees with the session_end event "
+                f"(exit {logged}) in {events_path}"
+            )
+    what = f"{run_dir} (events and summary valid; exit {code}, {summary.get('status')}"
+    broken = [
+        p.get("message", "")
+        for p in summary.get("plugin_errors", [])
+        if isinstance(p, dict) and str(p.get("plugin", "")).startswith("jsonl")
+    ]
+    if broken:
+        what += f"; the event log stops early: {broken[0]}"
+    elif write_errors:
+        what += f"; {write_errors[-1]}"
+    elif code == 3 and summary.get("plugin_errors"):
+        first = summary["plugin_errors"][0]
+        what += f"; {first.get('message', '') if isinstance(first, dict) else first}"
+    return problems, what + ")"
+
+
+def _only_errors_after(events: list[dict[str, Any]]) -> bool:
+    """The log's last ``session_end`` is followed only by teardown ``error`` events."""
+    for event in reversed(events):
+        if event.get("type") == "session_end":
+            return True
+        if event.get("type") != "error":
+            return False
+    return False
+
+
+def _is_write_error(event: dict[str, Any]) -> bool:
+    data = event.get("data")
+    return event.get("type") == "error" and isinstance(data, dict) and bool(data.get("write_error"))

@@ -6,8 +6,10 @@ The result is one frozen :class:`Config`; plugins are handed it in
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.suggest import did_you_mean
 from harness.validation import apply_defaults, describe_error, first_error, load_schema
 
 __all__ = [
     "CORE_PHASE_KEYS",
+    "DEMO_CONFIG",
     "Config",
     "HarnessSettings",
     "Phase",
@@ -34,6 +38,11 @@ __all__ = [
 
 CORE_PHASE_KEYS = frozenset({"plugin", "timeout", "description", "enabled"})
 BUILTIN = "<builtin default>"
+#: Tables and arrays nested deeper than this are refused (documented in the README).
+MAX_DEPTH = 32
+_INT64 = (-(2**63), 2**63 - 1)
+#: ``--config builtin:demo``: the built-in demo, asked for explicitly (CI runs it only so).
+DEMO_CONFIG = "builtin:demo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,7 @@ class HarnessSettings:
     heartbeat_interval: float = 30.0
     runs_dir: str = "runs"
     plugins: tuple[str, ...] = ()
+    pythonpath: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
     required_plugins: tuple[str, ...] = ()
     on_failure: str = "stop"
@@ -76,12 +86,37 @@ class RawConfig:
     source: str
     root: Path
     key_prefix: str = ""
+    #: ``--set`` items applied (``KEY.PATH=VALUE``): an error under one of their keys names
+    #: ``--set``, not the file.
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_values(self.document, self.display, self.key_prefix)
 
     @property
     def display(self) -> str:
         return str(self.path) if self.path else BUILTIN
 
+    def _override(self, key: str) -> str | None:
+        """The last ``--set`` item that set ``key`` or a table above it, if any."""
+        for item in reversed(self.overrides):
+            target = item.partition("=")[0].strip()
+            if key == target or key.startswith((f"{target}.", f"{target}[")):
+                return item
+            if target.startswith(f"{key}."):  # it created the table that is wrong
+                return item
+        return None
+
     def error(self, key: str, expected: str, given: object) -> ConfigError:
+        item = self._override(key) if key else None
+        if item is not None:  # the value came from the command line: blame --set
+            return ConfigError(
+                f"expected {expected}, got {given}",
+                path="--set",
+                key=key,
+                expected=expected,
+                given=given,
+            )
         full = f"{self.key_prefix}{key}" if key else self.key_prefix.rstrip(".")
         return ConfigError(
             f"expected {expected}, got {given}",
@@ -102,6 +137,7 @@ class RawConfig:
             heartbeat_interval=float(table["heartbeat_interval"]),
             runs_dir=table["runs_dir"],
             plugins=tuple(table["plugins"]),
+            pythonpath=tuple(table["pythonpath"]),
             disable=tuple(table["disable"]),
             required_plugins=tuple(table["required_plugins"]),
             on_failure=table["on_failure"],
@@ -121,12 +157,79 @@ def builtin_default_text() -> str:
     return resources.files("harness").joinpath("default.toml").read_text("utf-8")
 
 
+def _value_problem(value: Any) -> tuple[str, str] | None:
+    """``(expected, given)`` when a parsed TOML value can never be a valid setting."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a finite number", str(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        return "an integer within 64 bits", str(value)
+    if isinstance(value, str) and "\0" in value:
+        return "a string without NUL bytes", repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        kind = type(value).__name__.replace("datetime", "date-time")
+        return (
+            f'a string, not a TOML {kind} (quote it: "{value.isoformat()}")',
+            value.isoformat(),
+        )
+    return None
+
+
+def check_values(document: Mapping[str, Any], display: str, prefix: str = "") -> None:
+    """Refuse, at start-up, every value no setting can take, wherever it is.
+
+    JSON Schema cannot say "finite" and knows no dates, so this one walk over the
+    whole document does it: NaN and infinities, integers past 64 bits, TOML
+    date/time values (no setting takes one: dates are strings), NUL bytes in
+    strings and keys, and nesting deeper than :data:`MAX_DEPTH`.
+
+    :raises ConfigError: naming ``display``, the key path, expected and given.
+    """
+
+    def fail(path: str, expected: str, given: object) -> ConfigError:
+        full = f"{prefix}{path}" if path else prefix.rstrip(".") or None
+        return ConfigError(
+            f"expected {expected}, got {given}",
+            path=display,
+            key=full,
+            expected=expected,
+            given=given,
+        )
+
+    def walk(value: Any, path: str, depth: int) -> None:
+        if isinstance(value, Mapping):
+            items: Iterable[tuple[str, Any]] = (
+                (f"{path}.{k}" if path else str(k), v) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+        else:
+            problem = _value_problem(value)
+            if problem is not None:
+                raise fail(path, *problem)
+            return
+        if depth >= MAX_DEPTH:
+            raise fail(path, f"at most {MAX_DEPTH} levels of nested tables and arrays", "deeper")
+        for sub, item in items:
+            if "\0" in sub:
+                raise fail(path, "a key without NUL bytes", repr(sub.rsplit(".", 1)[-1]))
+            walk(item, sub, depth + 1)
+
+    walk(document, "", 0)
+
+
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _parse_toml(text: str, display: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"invalid TOML: nested too deeply (at most {MAX_DEPTH} levels of tables and arrays)",
+            path=display,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         line = column = None
@@ -166,6 +269,8 @@ def discover(explicit: Path | None, cwd: Path) -> RawConfig:
     built-in default (the shipped offline smoke run).
     """
     if explicit is not None:
+        if explicit.name == DEMO_CONFIG and not explicit.exists():  # --config builtin:demo
+            return RawConfig(_parse_toml(builtin_default_text(), BUILTIN), None, "builtin", cwd)
         return load_raw(explicit)
     folders = [cwd, *cwd.parents]
     for folder in folders:
@@ -181,7 +286,7 @@ def discover(explicit: Path | None, cwd: Path) -> RawConfig:
                 continue
             try:
                 document = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
+            except (tomllib.TOMLDecodeError, RecursionError):
                 if "tool.harness" in text:  # ours, broken: say so rather than run the default
                     return load_raw(candidate)
                 continue
@@ -192,7 +297,11 @@ def discover(explicit: Path | None, cwd: Path) -> RawConfig:
 
 def _parse_value(text: str, item: str, key: str) -> Any:
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
+    except RecursionError:
+        raise ConfigError(
+            f"expected at most {MAX_DEPTH} levels of nesting, got deeper", path="--set", key=key
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         if text[:1] in "[{\"'" or not text:  # meant as TOML: say what is wrong with it
             reason = _TOML_POS.sub("", str(exc)).strip()
@@ -200,6 +309,8 @@ def _parse_value(text: str, item: str, key: str) -> Any:
                 f"expected a TOML value, got {text!r} ({reason})", path="--set", key=key
             ) from None
         return text  # a bare word: take it as a string (--set phases.data.calendar=weekdays)
+    check_values({key: value}, "--set")  # its problems name --set, not the file
+    return value
 
 
 def apply_overrides(raw: RawConfig, overrides: Iterable[str]) -> RawConfig:
@@ -220,7 +331,8 @@ def apply_overrides(raw: RawConfig, overrides: Iterable[str]) -> RawConfig:
                 raise ConfigError(f"--set {item!r}: {where} is not a table", path="--set", key=key)
             table = nxt
         table[parts[-1]] = _parse_value(value.strip(), item, key.strip())
-    return RawConfig(document, raw.path, raw.source, raw.root, raw.key_prefix)
+    applied = (*raw.overrides, *(item.strip() for item in overrides))
+    return RawConfig(document, raw.path, raw.source, raw.root, raw.key_prefix, applied)
 
 
 class Config:
@@ -282,10 +394,12 @@ class Config:
         }
 
     # -- validation -----------------------------------------------------------
-    def _validate(self, schema: Mapping[str, Any], value: Any, prefix: list[Any]) -> None:
+    def _validate(
+        self, schema: Mapping[str, Any], value: Any, prefix: list[Any], also: Iterable[str] = ()
+    ) -> None:
         error = first_error(schema, value)
         if error is not None:
-            raise self._raw.error(*describe_error(error, prefix))
+            raise self._raw.error(*describe_error(error, prefix, also))
 
     def _check_plugins(
         self,
@@ -306,7 +420,8 @@ class Config:
         for name in tables:
             if name not in loaded and name not in disabled:
                 known = ", ".join(sorted(loaded)) or "none"
-                raise self._raw.error(f"plugins.{name}", f"a loaded plugin ({known})", repr(name))
+                given = repr(name) + did_you_mean(name, loaded)
+                raise self._raw.error(f"plugins.{name}", f"a loaded plugin ({known})", given)
         return out
 
     def _check_phase(
@@ -322,9 +437,17 @@ class Config:
         if plugin not in loaded and plugin not in disabled:
             known = ", ".join(sorted(loaded)) or "none"
             key = f"phases.{name}.plugin" if "plugin" in table else f"phases.{name}"
-            raise self._raw.error(key, f"a loaded plugin to run it ({known})", repr(plugin))
+            given = repr(plugin) + did_you_mean(plugin, loaded)
+            raise self._raw.error(key, f"a loaded plugin to run it ({known})", given)
         owner_schema = dict(schemas.phase.get(plugin) or {})
-        owned_keys = set(owner_schema.get("properties", {}))
+        # a plugin's phase schema may declare its phases' default `timeout` (a core key)
+        properties = dict(owner_schema.get("properties", {}))
+        declared = properties.pop("timeout", None)
+        if declared is not None:
+            owner_schema["properties"] = properties
+            if timeout is None and isinstance(declared, Mapping):
+                timeout = declared.get("default")
+        owned_keys = set(properties)
         settings: dict[str, Any] = {}
         overrides: dict[str, dict[str, Any]] = {}
         for key, value in table.items():
@@ -339,7 +462,7 @@ class Config:
                 settings[key] = value
         if plugin in loaded:
             if owner_schema:
-                self._validate(owner_schema, settings, ["phases", name])
+                self._validate(owner_schema, settings, ["phases", name], CORE_PHASE_KEYS)
                 settings = apply_defaults(owner_schema, settings)
             elif settings:
                 key = next(iter(settings))

@@ -8,6 +8,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from harness.suggest import did_you_mean
+
 __all__ = ["apply_defaults", "describe_error", "first_error", "load_schema"]
 
 
@@ -58,8 +60,14 @@ def _expected(error: Any) -> str:
             return f"{validator} {json.dumps(value, default=str)}"
 
 
-def describe_error(error: Any, prefix: Iterable[Any] = ()) -> tuple[str, str, str]:
-    """``(key path, expected, given)`` for a :class:`jsonschema.ValidationError`."""
+def describe_error(
+    error: Any, prefix: Iterable[Any] = (), also: Iterable[str] = ()
+) -> tuple[str, str, str]:
+    """``(key path, expected, given)`` for a :class:`jsonschema.ValidationError`.
+
+    An unknown key gets a "did you mean" among the allowed keys and ``also`` (keys
+    the caller checks itself, such as a phase's ``timeout``).
+    """
     path = [*prefix, *error.absolute_path]
     given: Any = error.instance
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
@@ -68,7 +76,7 @@ def describe_error(error: Any, prefix: Iterable[Any] = ()) -> tuple[str, str, st
         extra = [k for k in error.instance if k not in allowed and not patterns]
         if extra:
             path.append(extra[0])
-            given = f"unknown key {extra[0]!r}"
+            given = f"unknown key {extra[0]!r}" + did_you_mean(extra[0], {*allowed, *also})
             return _path(path), _expected(error), given
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
