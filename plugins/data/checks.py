@@ -252,11 +252,13 @@ def _gaps(view: _View, spec: CheckSpec, settings: DataSettings) -> CheckResult:
     expected = len(ts) + missing_bars
     fraction = missing_bars / expected if expected else 0.0
     failed = largest > spec["max_missing_bars"] or fraction > spec["max_missing_fraction"]
-    detail = {
+    detail: dict[str, Any] = {
         "largest_missing_bars": largest,
         "missing_bars": missing_bars,
         "missing_fraction": round(fraction, 6),
     }
+    if len(missing):  # the row after the largest gap: the one that breaks max_missing_bars
+        detail["largest_position"] = int(view.positions(after[[int(missing.argmax())]])[0])
     return positions, len(positions), detail, bool(failed)
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness import MARKET_ARTIFACT, Bars, MarketData
-from harness.errors import PhaseFailed, RetryableError
+from harness import MARKET_ARTIFACT, Bars, MarketData, PhaseFailed, RetryableError
 from harness.plugins.data.checks import Finding, run_checks
 from harness.plugins.data.loader import Frame, LoadError, os_reason, read_file
 from harness.plugins.data.settings import DataSettings, interval_seconds
@@ -25,10 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from harness.artifacts import Artifacts
-    from harness.config import Phase
-    from harness.context import PhaseContext
-    from harness.outcomes import PhaseResult
+    from harness import Artifacts, Phase, PhaseContext, PhaseResult
 
 __all__ = [
     "SAMPLE_DIR",
@@ -251,7 +247,7 @@ def describe(frame: Frame, finding: Finding, max_examples: int = 3) -> str:
         )
         more = ", ..." if finding.count > len(shown) else ""
         what += f" ({where}{more})"
-    extra = _extra(finding)
+    extra = _extra(finding, frame)
     return f"{name}: {finding.check}: {what}{extra}"
 
 
@@ -268,11 +264,17 @@ def _noun(finding: Finding) -> str:
     return many if plural else one
 
 
-def _extra(finding: Finding) -> str:
+def _extra(finding: Finding, frame: Frame | None = None) -> str:
     d = finding.detail
     if finding.check == "gaps" and finding.count:
+        where = ""
+        at = d.get("largest_position")
+        if frame is not None and isinstance(at, int):  # the gap that broke the threshold
+            where = f" before row {frame.row(at)}"
+            if frame.ts_ok[at]:
+                where += f" at {iso(int(frame.timestamp[at]))}"
         return (
-            f"; largest {d['largest_missing_bars']} missing bars,"
+            f"; largest {d['largest_missing_bars']} missing bars{where},"
             f" {d['missing_fraction']:.1%} of bars missing"
         )
     if finding.check == "required_columns":
@@ -380,18 +382,65 @@ def _load(phase: Phase, ctx: PhaseContext) -> DataReport:
         raise PhaseFailed(str(exc)) from None
 
 
-def _record(ctx: PhaseContext, report: DataReport) -> None:
-    ctx.artifacts.put(MARKET_ARTIFACT, report.market())
+def _n(count: int, noun: str) -> str:
+    """``1 file``, ``2 files`` (no "1 files" in a message)."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def merge_markets(ctx: PhaseContext) -> list[str]:
+    """Rebuild the merged view ``data.market`` from every ``data.market.<phase>``.
+
+    The data phases' market data, in the configuration's phase order; a symbol two
+    phases loaded stays with the first (the strategy phase reading both fails naming
+    both). Returns one note per such symbol, for the phase's message.
+    """
+    prefix = f"{MARKET_ARTIFACT}."
+    keys: list[str] = ctx.artifacts.keys()  # Artifacts is not iterable
+    present = {k[len(prefix) :] for k in keys if k.startswith(prefix)}
+    order = [p.name for p in ctx.session.config.phases if p.name in present]
+    order += sorted(present - set(order))
+    bars: dict[str, Bars] = {}
+    owner: dict[str, str] = {}
+    notes: list[str] = []
+    first: MarketData | None = None
+    for name in order:
+        market = ctx.artifacts.get(prefix + name, MarketData)
+        first = first or market
+        for symbol, series in market.bars.items():
+            if symbol in owner:
+                if name == ctx.phase.name:
+                    notes.append(f"{symbol} is also loaded by data phase {owner[symbol]!r}")
+                continue
+            owner[symbol] = name
+            bars[symbol] = series
+    if first is not None:
+        same = len(order) == 1
+        ctx.artifacts.put(
+            MARKET_ARTIFACT,
+            MarketData(
+                bars=bars,
+                interval=first.interval if same else None,
+                interval_s=first.interval_s if same else None,
+                calendar=first.calendar,
+            ),
+        )
+    return notes
+
+
+def _record(ctx: PhaseContext, report: DataReport) -> list[str]:
+    ctx.artifacts.put(f"{MARKET_ARTIFACT}.{ctx.phase.name}", report.market())
+    notes = merge_markets(ctx)
     done: dict[str, Any] = {}
     if SUMMARY_ARTIFACT in ctx.artifacts:
         done = dict(ctx.artifacts.get(SUMMARY_ARTIFACT))
     done[ctx.phase.name] = summary(report)
     ctx.artifacts.put(SUMMARY_ARTIFACT, done)
+    return notes
 
 
 def run_phase(phase: Phase, ctx: PhaseContext) -> PhaseResult:
     """``phase_run`` of the data plugin."""
-    from harness.outcomes import PhaseResult
+    from harness import PhaseResult
 
     report = _load(phase, ctx)
     k = report.settings.max_examples
@@ -415,10 +464,15 @@ def run_phase(phase: Phase, ctx: PhaseContext) -> PhaseResult:
         done[phase.name] = data
         ctx.artifacts.put(SUMMARY_ARTIFACT, done)
         return PhaseResult.failed(failure_message(report), metrics=figures, data=data)
-    _record(ctx, report)
-    message = f"{figures['rows']} rows of {len(report.bars)} symbols from {report.files} files"
+    overlaps = _record(ctx, report)
+    message = (
+        f"{_n(int(figures['rows']), 'row')} of {_n(len(report.bars), 'symbol')} "
+        f"from {_n(report.files, 'file')}"
+    )
     if report.warnings:
-        message += f", {len(report.warnings)} warnings"
+        message += f", {_n(len(report.warnings), 'warning')}"
+    if overlaps:  # never a silent overwrite: say it here; a strategy phase reading both fails
+        message += "; " + "; ".join(overlaps)
     return PhaseResult.passed(message, metrics=figures, data=data)
 
 

@@ -139,6 +139,11 @@ def phase_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
+            "timeout": {
+                "type": "number",
+                "default": 7200.0,
+                "description": "default timeout of these phases in seconds (checked by the core)",
+            },
             "paths": {
                 "description": "files or globs, relative to the config file's folder;"
                 " omitted: the shipped sample (daily AAPL, GOOG, IBM, MSFT)",
@@ -332,9 +337,9 @@ def check_settings(settings: DataSettings) -> list[Problem]:
                 settings.symbol_column,
             )
         )
-    if settings.delimiter in ('"', "\n", "\r"):
+    if settings.delimiter in ('"', "\n", "\r") or len(settings.delimiter.encode()) != 1:
         problems.append(
-            Problem("delimiter", "a field separator such as ',' or ';'", settings.delimiter)
+            Problem("delimiter", "a one-byte field separator like ',' or ';'", settings.delimiter)
         )
     if settings.interval is not None:
         try:

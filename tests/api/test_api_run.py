@@ -302,6 +302,8 @@ def test_default_config_dry_run_passes_offline(tmp_path: Path) -> None:
             "-m",
             "harness",
             "run",
+            "--config",
+            "builtin:demo",
             "--dry-run",
             "--phase",
             "api",
