@@ -34,11 +34,10 @@ from harness.plugins.api.checks import (
     Credentials,
     check_credentials,
     check_rate_limit,
-    signed_ms,
+    skew_result,
 )
 from harness.plugins.api.configcheck import ca_bundle_problem, exchange_problems
 from harness.plugins.api.httpio import ApiContext
-from harness.plugins.api.servertime import measure_skew
 from harness.plugins.api.settings import Exchange
 
 __all__ = ["market_rules", "run_ccxt_exchange"]
@@ -171,25 +170,14 @@ def check_clock(s: CcxtSession) -> CheckResult:
         return CheckResult(
             "clock_skew", "failed", f"fetch_time gave no usable time ({server_ms!r})"
         )
-    skew = measure_skew(server_ms / 1000.0, reply.sent, reply.received)
-    metrics = {
-        "skew_ms": round(skew.skew_ms, 3),
-        "round_trip_ms": round(skew.round_trip_ms, 3),
-        "uncertainty_ms": round(skew.uncertainty_ms, 3),
-    }
-    text = (
-        f"server clock {signed_ms(skew.skew_ms)} ms from ours "
-        f"(+-{skew.uncertainty_ms:.0f} ms, round trip {skew.round_trip_ms:.0f} ms)"
-    )
-    ok = abs(skew.skew_ms) <= ex.max_skew_ms
-    return CheckResult(
-        "clock_skew",
-        "passed" if ok else "failed",
-        text if ok else f"{text}: beyond max_skew_ms {ex.max_skew_ms:g}",
+    return skew_result(
+        server_ms / 1000.0,
+        reply.sent,
+        reply.received,
+        ex.max_skew_ms,
         http_status=reply.status,
         attempts=attempts,
         details={"call": "fetch_time"},
-        metrics=metrics,
     )
 
 

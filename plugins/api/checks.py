@@ -239,7 +239,26 @@ def check_clock(client: ExchangeClient) -> CheckResult:
             http_status=reply.status,
             attempts=reply.attempts,
         )
-    skew = measure_skew(server, reply.sent, reply.received)
+    return skew_result(
+        server,
+        reply.sent,
+        reply.received,
+        ex.max_skew_ms,
+        path=ex.time_path,
+        http_status=reply.status,
+        attempts=reply.attempts,
+    )
+
+
+def skew_result(
+    server: float, sent: float, received: float, max_skew_ms: float, **fields: Any
+) -> CheckResult:
+    """The ``clock_skew`` verdict for a server time (s) read by a request sent/received then.
+
+    The one place both API modes (generic HTTP and ccxt) judge clock skew;
+    ``fields`` are the :class:`CheckResult`'s other fields (path, status, attempts...).
+    """
+    skew = measure_skew(server, sent, received)
     metrics = {
         "skew_ms": round(skew.skew_ms, 3),
         "round_trip_ms": round(skew.round_trip_ms, 3),
@@ -249,15 +268,13 @@ def check_clock(client: ExchangeClient) -> CheckResult:
         f"server clock {signed_ms(skew.skew_ms)} ms from ours "
         f"(+-{skew.uncertainty_ms:.0f} ms, round trip {skew.round_trip_ms:.0f} ms)"
     )
-    ok = abs(skew.skew_ms) <= ex.max_skew_ms
+    ok = abs(skew.skew_ms) <= max_skew_ms
     return CheckResult(
         "clock_skew",
         "passed" if ok else "failed",
-        text if ok else f"{text}: beyond max_skew_ms {ex.max_skew_ms:g}",
-        path=ex.time_path,
-        http_status=reply.status,
-        attempts=reply.attempts,
+        text if ok else f"{text}: beyond max_skew_ms {max_skew_ms:g}",
         metrics=metrics,
+        **fields,
     )
 
 

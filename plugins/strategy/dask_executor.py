@@ -74,6 +74,8 @@ __all__ = [
 
 #: the optional dependency set that brings Dask
 DASK_EXTRA = "harness[dask]"
+#: how often a batch the cluster cancelled (its worker died holding its input) is sent again
+RESUBMITS = 3
 
 #: what a worker's environment must not get from ``distributed``'s defaults
 #: (``MALLOC_TRIM_THRESHOLD_`` made backtests 15-50 % slower)
@@ -412,13 +414,27 @@ class DaskExecutor(_Closing):
         _by_value(job.fn)
         return dataclasses.replace(job, bars=None)  # type: ignore[arg-type]
 
-    def _gather(self, futures: Sequence[Future]) -> Iterator[tuple[int, Any]]:
-        """``(index, result)`` as futures finish; cancels the rest on any exit."""
+    def _gather(
+        self,
+        futures: list[Future],
+        resubmit: Callable[[int], Future] | None = None,
+    ) -> Iterator[tuple[int, Any]]:
+        """``(index, result)`` as futures finish; cancels the rest on any exit.
+
+        A future cancelled by the cluster (its worker died with the only copy of
+        its input, "already forgotten") is submitted again through ``resubmit``,
+        at most :data:`RESUBMITS` times, after the lost worker is reported.
+        """
         client = self._client_or_start()
         done: queue.Queue[int] = queue.Queue()
-        for k, f in enumerate(futures):
-            f.add_done_callback(lambda _f, k=k: done.put(k))
+
+        def watch(k: int) -> None:
+            futures[k].add_done_callback(lambda _f, k=k: done.put(k))
+
+        for k in range(len(futures)):
+            watch(k)
         left = len(futures)
+        tries = [0] * len(futures)
         checked = time.monotonic()
         try:
             while left:
@@ -428,6 +444,12 @@ class DaskExecutor(_Closing):
                 try:
                     k = done.get(timeout=1.0)
                 except queue.Empty:
+                    continue
+                if futures[k].cancelled() and resubmit is not None and tries[k] < RESUBMITS:
+                    self._watch_workers()
+                    tries[k] += 1
+                    futures[k] = resubmit(k)
+                    watch(k)
                     continue
                 left -= 1
                 yield k, futures[k].result()
@@ -468,18 +490,24 @@ class DaskExecutor(_Closing):
         if not items:
             return []
         client = self._client_or_start()
-        bars = self._bars_future(job.bars)
         blank = self._blank(job)
         per_set = set_seconds or estimate_set_seconds(len(job.bars))
         slots = max(1, len(self._workers_seen)) * self.threads_per_worker
         batches = plan_batches(len(items), slots, per_set)
-        futures = [
-            client.submit(_batch, blank, bars, bars.key, [items[i] for i in b], pure=False)
-            for b in batches
-        ]
+
+        def submit(k: int) -> Future:
+            scattered = self._bars_future(job.bars)
+            grid_k = [items[i] for i in batches[k]]
+            return client.submit(_batch, blank, scattered, scattered.key, grid_k, pure=False)
+
+        def again(k: int) -> Future:
+            self._scattered.pop(id(job.bars), None)  # its copies may have died with a worker
+            return submit(k)
+
+        futures = [submit(k) for k in range(len(batches))]
         rows: list[SweepRow | None] = [None] * len(items)
         count = 0
-        for k, got in self._gather(futures):
+        for k, got in self._gather(futures, again):
             rows[batches[k].start : batches[k].stop] = got
             count += len(got)
             if progress is not None:
