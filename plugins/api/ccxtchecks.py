@@ -29,11 +29,10 @@ from typing import Any
 
 from harness.plugins.api.ccxtio import CcxtFailed, CcxtSession
 from harness.plugins.api.checks import (
-    DRY_RUN,
     CheckResult,
     Credentials,
-    check_credentials,
     check_rate_limit,
+    offline_checks,
     skew_result,
 )
 from harness.plugins.api.configcheck import ca_bundle_problem, exchange_problems
@@ -284,18 +283,10 @@ def run_ccxt_exchange(
 ) -> Iterator[CheckResult]:
     """Every check of a ccxt exchange in order, each yielded as soon as it is known."""
     ca_file = None if ex.ca_bundle is None else ctx.resolve_path(ex.ca_bundle)
-    config = check_ccxt_config(ex, ca_file)
-    yield config
-    if config.status == "failed":
-        yield CheckResult("credentials", "skipped", "configuration invalid")
-        for name in _NETWORK:
-            yield CheckResult(name, "skipped", "configuration invalid")
-        return
-    creds_result, creds = check_credentials(ex, ctx, dry_run=dry_run, environ=environ)
-    yield creds_result
-    if dry_run:
-        for name in _NETWORK:
-            yield CheckResult(name, "skipped", DRY_RUN)
+    go, creds = yield from offline_checks(
+        check_ccxt_config(ex, ca_file), _NETWORK, ex, ctx, dry_run=dry_run, environ=environ
+    )
+    if not go:
         return
     pair = (creds.key, creds.secret) if creds is not None else (None, None)
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -310,6 +310,36 @@ def check_rate_limit(client: ExchangeClient) -> CheckResult:
     return CheckResult("rate_limit", "passed", text, details={"headers": seen})
 
 
+def offline_checks(
+    config: CheckResult,
+    network: Sequence[str],
+    ex: Exchange,
+    ctx: ApiContext,
+    *,
+    dry_run: bool,
+    environ: Mapping[str, str] | None,
+) -> Generator[CheckResult, None, tuple[bool, Credentials | None]]:
+    """The checks before any request, for both modes (generic HTTP and ccxt).
+
+    Yields the configuration check, then the credentials check; when either
+    stops the exchange (invalid configuration, dry run) every ``network`` check
+    is yielded as skipped. Returns ``(go on with the network checks, credentials)``.
+    """
+    yield config
+    if config.status == "failed":
+        yield CheckResult("credentials", "skipped", "configuration invalid")
+        for name in network:
+            yield CheckResult(name, "skipped", "configuration invalid")
+        return False, None
+    creds_result, creds = check_credentials(ex, ctx, dry_run=dry_run, environ=environ)
+    yield creds_result
+    if dry_run:
+        for name in network:
+            yield CheckResult(name, "skipped", DRY_RUN)
+        return False, None
+    return True, creds
+
+
 def run_exchange(
     ex: Exchange,
     ctx: ApiContext,
@@ -324,18 +354,10 @@ def run_exchange(
     """
     network = ("health", "latency", "clock_skew", "auth", "rate_limit")
     ca_file = None if ex.ca_bundle is None else ctx.resolve_path(ex.ca_bundle)
-    config = check_config(ex, ca_file)
-    yield config
-    if config.status == "failed":
-        yield CheckResult("credentials", "skipped", "configuration invalid")
-        for name in network:
-            yield CheckResult(name, "skipped", "configuration invalid")
-        return
-    creds_result, creds = check_credentials(ex, ctx, dry_run=dry_run, environ=environ)
-    yield creds_result
-    if dry_run:
-        for name in network:
-            yield CheckResult(name, "skipped", DRY_RUN)
+    go, creds = yield from offline_checks(
+        check_config(ex, ca_file), network, ex, ctx, dry_run=dry_run, environ=environ
+    )
+    if not go:
         return
     client = ExchangeClient(ex, ctx, ca_file)
     try:
